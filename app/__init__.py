@@ -1,0 +1,78 @@
+"""The 红色驿站 platform: application factory."""
+from __future__ import annotations
+
+import logging
+import os
+
+from flask import Flask, request
+
+from config import DEV_SECRET_KEY, INSTANCE_DIR, Config, from_environment
+
+log = logging.getLogger(__name__)
+
+
+class ConfigurationError(RuntimeError):
+    pass
+
+
+def create_app(config: type | dict | None = None, **overrides) -> Flask:
+    """Build the application.
+
+    :param config: a settings class (default :class:`config.Config`) or dict; every
+        setting in it can be overridden from the environment
+    :param overrides: settings that win over both (used by tests)
+    """
+    settings = from_environment(config or Config)
+    settings.update(overrides)
+    if settings.get("APP_ENV") not in ("development", "testing") \
+            and settings.get("SECRET_KEY") in (None, "", DEV_SECRET_KEY):
+        raise ConfigurationError(
+            "SECRET_KEY must be set to a secret value outside development "
+            "(APP_ENV=%s)." % settings.get("APP_ENV"))
+
+    app = Flask(__name__, instance_path=INSTANCE_DIR,
+                template_folder="templates", static_folder="static")
+    app.config.update(settings)
+    app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
+        os.makedirs(os.path.dirname(app.config["SQLALCHEMY_DATABASE_URI"][len("sqlite:///"):]) or ".",
+                    exist_ok=True)
+
+    from app import cli, extensions, registry
+
+    with app.app_context():
+        import models  # noqa: F401  (every model, before the security manager maps users)
+        from app import security  # noqa: F401
+
+        appbuilder = extensions.init_extensions(app)
+        registry.register_all(appbuilder)
+        _install_csrf(app)
+        _install_jinja(app)
+        cli.register(app)
+    return app
+
+
+def _install_csrf(app: Flask) -> None:
+    """CSRF on every state-changing request, except API calls that authenticate with
+    a bearer token (a browser cannot be tricked into sending one)."""
+    from app.extensions import csrf
+
+    @app.before_request
+    def _csrf():
+        if not app.config.get("WTF_CSRF_ENABLED", True):
+            return
+        if request.method in ("GET", "HEAD", "OPTIONS", "TRACE"):
+            return
+        if request.path.startswith("/api/") and \
+                request.headers.get("Authorization", "").lower().startswith("bearer "):
+            return
+        if request.path == "/api/v1/security/login":
+            return  # username and password are the credential; no session is used
+        csrf.protect()
+
+
+def _install_jinja(app: Flask) -> None:
+    from app import crud
+    from models.dictionary import label_of
+
+    app.jinja_env.globals.update(format_value=crud.format_value, dict_label=label_of)

@@ -1,0 +1,78 @@
+"""Writes an AuditLog row for every insert, update and delete of a tracked entity,
+in the same transaction as the change itself."""
+from __future__ import annotations
+
+import datetime
+import json
+
+from sqlalchemy import event, inspect as sa_inspect
+from sqlalchemy.orm import Session
+
+from models.base import Tracked, current_user_id
+
+_SKIP = {"created_at", "updated_at", "created_by_id", "updated_by_id"}
+
+
+def _plain(value):
+    if isinstance(value, (datetime.date, datetime.datetime)):
+        return value.isoformat()
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return str(value)
+
+
+def _changes(obj, action: str) -> str | None:
+    state = sa_inspect(obj)
+    result = {}
+    for attr in state.mapper.column_attrs:
+        if attr.key in _SKIP:
+            continue
+        hist = state.attrs[attr.key].history
+        if action == "insert":
+            value = getattr(obj, attr.key)
+            if value is not None:
+                result[attr.key] = _plain(value)
+        elif action == "update" and hist.has_changes():
+            old = hist.deleted[0] if hist.deleted else None
+            new = hist.added[0] if hist.added else None
+            if old != new:
+                result[attr.key] = [_plain(old), _plain(new)]
+    return json.dumps(result, ensure_ascii=False) if result else None
+
+
+def _username():
+    from flask import g, has_request_context
+
+    if has_request_context():
+        user = getattr(g, "user", None)
+        try:
+            return user.username if user is not None and user.is_authenticated else None
+        except Exception:
+            return None
+    return "cli"
+
+
+@event.listens_for(Session, "after_flush")
+def _record(session, flush_context):
+    """Runs after the flush (ids are known) while new/dirty/deleted and attribute
+    history still show what the flush wrote; the log rows go out in the next flush of
+    the same commit."""
+    from models.audit import AuditLog
+
+    rows = []
+    for action, objs in (("insert", session.new), ("update", session.dirty), ("delete", session.deleted)):
+        for obj in objs:
+            if not isinstance(obj, Tracked):
+                continue
+            changes = _changes(obj, action) if action != "delete" else None
+            if action == "update" and changes is None:
+                continue
+            rows.append((action, obj, changes))
+    if not rows:
+        return
+    user_id, username = current_user_id(), _username()
+    for action, obj, changes in rows:
+        session.add(AuditLog(user_id=user_id, username=username, action=action,
+                             entity=type(obj).__name__,
+                             entity_id=str(getattr(obj, "id", "") or "") or None,
+                             summary=str(obj)[:200], changes=changes))

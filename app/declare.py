@@ -1,0 +1,104 @@
+"""The declaration vocabulary of the low-code core.
+
+A model declares each column's label once, in its ``info``::
+
+    name: Mapped[str] = mapped_column(String(100), info=field(_l("Name")))
+
+and an inner ``Admin`` class (a subclass of :class:`Admin`) that says how the entity
+is administered. :mod:`app.registry` turns both into views, an API, a menu entry,
+permissions and scope filters. Labels are lazy English msgids: the zh catalog in
+``translations/`` gives what users read.
+"""
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+
+
+def field(label, description=None, *, dict_type: str | None = None, **extra: Any) -> dict:
+    """The ``info`` of a column or relationship.
+
+    :param label: lazy msgid shown as the field's label
+    :param description: lazy msgid shown under the field in forms
+    :param dict_type: the 字典 type whose enabled codes are this column's values
+    """
+    info = {"label": label}
+    if description is not None:
+        info["description"] = description
+    if dict_type is not None:
+        info["dict_type"] = dict_type
+    info.update(extra)
+    return info
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Where an entity sits in the street → community → grid tree.
+
+    Each value is the name of a column of the entity (``"community_id"``, or ``"id"``
+    for the node tables themselves). ``owner`` names the column holding the creating
+    user's id; only entities that have an owner in the domain's sense declare it, and
+    only those are narrowed for users whose scope kind is 仅本人.
+    """
+
+    street: str | None = None
+    community: str | None = None
+    grid: str | None = None
+    owner: str | None = None
+
+
+_declaration_order = itertools.count()
+
+
+class Admin:
+    """Defaults of an entity's admin declaration. Models subclass it as ``Admin``."""
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls._seq = next(_declaration_order)  # menu order follows declaration order
+
+    #: lazy msgids: one item ("Compound") and the menu/list name ("Compounds")
+    label: Any = None
+    label_plural: Any = None
+    #: menu category key (see app.menu.CATEGORIES); None: no menu entry
+    menu: str | None = None
+    icon: str = "fa-table"
+    #: column lists; None derives them from the model
+    list_columns: list[str] | None = None
+    search_columns: list[str] | None = None
+    show_columns: list[str] | None = None
+    form_columns: list[str] | None = None
+    #: default order: (column, "asc" | "desc")
+    order: tuple[str, str] | None = None
+    scope: Scope | None = None
+    #: named workflow actions: {"export": _l("Export")} → permission can_export
+    actions: dict = {}
+    #: one-to-many relations shown as lists on the show page
+    related: list[str] = []
+    #: columns computed from a parent: {"community": "compound.community"}
+    derive: dict[str, str] = {}
+    #: labels of dotted list columns that should not just take the leaf's label
+    labels: dict[str, Any] = {}
+    #: whether a REST API is generated
+    api: bool = True
+    #: the REST resource name; default: the table name
+    resource_name: str | None = None
+    #: read-only entities (written by the system, e.g. the audit log): no write permission
+    readonly: bool = False
+    #: False withdraws a declared entity from registration
+    registered: bool = True
+
+    @classmethod
+    def title(cls, model=None):
+        """The entity's label (lazy; never tested for truth, which would translate it)."""
+        return cls.label if cls.label is not None else (model.__name__ if model else "")
+
+    @classmethod
+    def plural(cls, model=None):
+        return cls.label_plural if cls.label_plural is not None else cls.title(model)
+
+
+EXPORT = {"export": _l("Export")}

@@ -1,0 +1,318 @@
+"""Saving and deleting entities: the one path every writer takes.
+
+HTML forms, the REST API, the CLI, importers and the seed all call :func:`save` and
+:func:`delete`. They check, in order: derived columns, required values, lengths,
+字典 codes, the scope of chosen parents (out-of-scope parent), the model's own
+``validate`` rules and unique constraints, then write in one transaction. Problems
+come back as :class:`ValidationFailed`, a dict of field → translated messages, and
+nothing is written.
+"""
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from flask_babel import gettext, lazy_gettext as _l
+from sqlalchemy import and_, func, inspect as sa_inspect, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import get_history
+
+from app import scope
+from app.extensions import db
+
+NON_FIELD = "_"
+#: the value of a foreign key whose parent is set but not written yet
+PENDING = object()
+
+
+class DomainError(Exception):
+    """A rule refused an operation. ``message`` is a lazy msgid (translated on use)."""
+
+    def __init__(self, message, field: str | None = None):
+        super().__init__(str(message))
+        self.message = message
+        self.field = field
+
+    def errors(self) -> dict[str, list[str]]:
+        return {self.field or NON_FIELD: [str(self.message)]}
+
+
+class ValidationFailed(DomainError):
+    """Several field-level problems: ``{field: [message, ...]}``."""
+
+    def __init__(self, errors: dict[str, list]):
+        self._errors = errors
+        first = next(iter(errors.values()))[0] if errors else ""
+        super().__init__(first, next(iter(errors), None))
+
+    def errors(self) -> dict[str, list[str]]:
+        return {k: [str(m) for m in v] for k, v in self._errors.items()}
+
+
+class Check:
+    """Collects the problems of one item; models report with ``check.error``."""
+
+    def __init__(self, item, session):
+        self.item = item
+        self.session = session
+        self.problems: dict[str, list] = {}
+
+    def error(self, field: str | None, message) -> None:
+        self.problems.setdefault(field or NON_FIELD, []).append(message)
+
+    def has(self, field: str) -> bool:
+        return field in self.problems
+
+
+# ----------------------------------------------------------------------------- helpers
+
+def admin_of(model):
+    return getattr(model, "Admin", None)
+
+
+def label_of(model, name: str) -> str:
+    """The translated label of a column or relationship of ``model``."""
+    mapper = sa_inspect(model)
+    prop = mapper.attrs.get(name)
+    info = getattr(prop, "info", None) or {}
+    if not info and prop is not None and hasattr(prop, "columns"):
+        info = prop.columns[0].info
+    label = info.get("label")
+    return str(label) if label is not None else name
+
+
+def relation_for_column(model, column_key: str) -> str | None:
+    """The many-to-one relationship that owns the foreign-key column ``column_key``."""
+    for rel in sa_inspect(model).relationships:
+        if rel.direction.name == "MANYTOONE" and any(c.key == column_key for c in rel.local_columns):
+            return rel.key
+    return None
+
+
+def field_for_column(model, column_key: str) -> str:
+    return relation_for_column(model, column_key) or column_key
+
+
+def column_value(item, column) -> Any:
+    """The value a column will hold, also for a foreign key whose parent is set but
+    not flushed yet (``item.community = c`` before ``community_id`` is known)."""
+    model = type(item)
+    rel_name = relation_for_column(model, column.key)
+    if rel_name is not None:
+        parent = getattr(item, rel_name)
+        if parent is not None:
+            rel = sa_inspect(model).relationships[rel_name]
+            for local, remote in rel.local_remote_pairs:
+                if local.key == column.key:
+                    value = getattr(parent, remote.key)
+                    return PENDING if value is None else value
+        history = get_history(item, rel_name)
+        if history.has_changes():
+            return None
+    return getattr(item, column.key, None)
+
+
+def _resolve(item, path: str):
+    value = item
+    for part in path.split("."):
+        if value is None:
+            return None
+        value = getattr(value, part)
+    return value
+
+
+def _is_new(item) -> bool:
+    state = sa_inspect(item)
+    return state.transient or state.pending
+
+
+def _changed(item, name: str) -> bool:
+    return _is_new(item) or get_history(item, name).has_changes()
+
+
+# ----------------------------------------------------------------------------- checks
+
+def _derive(item) -> None:
+    admin = admin_of(type(item))
+    for name, path in (getattr(admin, "derive", None) or {}).items():
+        source = path.split(".")[0]
+        if getattr(item, source) is not None:
+            setattr(item, name, _resolve(item, path))
+
+
+def _required(item, check: Check) -> None:
+    model = type(item)
+    mapper = sa_inspect(model)
+    derived = set(getattr(admin_of(model), "derive", None) or {})
+    for column in mapper.columns:
+        if field_for_column(model, column.key) in derived:
+            continue  # reported on the parent it derives from
+        if column.primary_key or column.nullable or column.default is not None \
+                or column.server_default is not None:
+            continue
+        value = column_value(item, column)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            check.error(field_for_column(model, column.key), _l("This field is required."))
+
+
+def _lengths(item, check: Check) -> None:
+    for column in sa_inspect(type(item)).columns:
+        length = getattr(column.type, "length", None)
+        value = getattr(item, column.key, None)
+        if length and isinstance(value, str) and len(value) > length:
+            check.error(column.key, _l("At most %(n)d characters.", n=length))
+
+
+def _dict_codes(item, check: Check) -> None:
+    from models.dictionary import choices
+
+    for column in sa_inspect(type(item)).columns:
+        dict_type = column.info.get("dict_type")
+        value = getattr(item, column.key, None)
+        if not dict_type or value in (None, "") or not _changed(item, column.key):
+            continue
+        if value not in {code for code, _label in choices(dict_type)}:
+            check.error(column.key, _l("Choose one of the listed values."))
+
+
+def _parents_in_scope(item, check: Check) -> None:
+    user = scope.acting_user()
+    if user is None:
+        return
+    for rel in sa_inspect(type(item)).relationships:
+        if rel.direction.name == "ONETOMANY":
+            continue
+        if scope.spec_of(rel.mapper.class_) is None or not _changed(item, rel.key):
+            continue
+        values = getattr(item, rel.key)
+        for value in (values if rel.uselist else [values]):
+            if value is not None and not scope.visible(value, user):
+                check.error(rel.key, _l("The chosen %(label)s is outside your scope.",
+                                        label=label_of(type(item), rel.key)))
+                break
+
+
+def _unique(item, check: Check, session) -> None:
+    model = type(item)
+    table = model.__table__
+    groups = [list(c.columns) for c in table.constraints
+              if c.__class__.__name__ == "UniqueConstraint"]
+    groups += [[c] for c in table.columns if c.unique]
+    pk = sa_inspect(model).primary_key[0]
+    pk_value = getattr(item, pk.key, None)
+    for columns in groups:
+        values = [column_value(item, c) for c in columns]
+        if any(v is PENDING for v in values):
+            continue  # a parent written in this transaction: nothing to clash with
+        data_cols = [c for c in columns if not c.foreign_keys]
+        if not data_cols or any(v is None for v, c in zip(values, columns) if not c.foreign_keys):
+            continue
+        if any(check.has(field_for_column(model, c.key)) for c in columns):
+            continue
+        conditions = [(c.is_(None) if v is None else c == v) for c, v in zip(columns, values)]
+        if pk_value is not None:
+            conditions.append(pk != pk_value)
+        with session.no_autoflush:
+            clash = session.execute(select(pk).where(and_(*conditions)).limit(1)).first()
+        if clash is None:
+            continue
+        target = data_cols[-1]
+        value = getattr(item, target.key)
+        parents = [c for c in columns if c.foreign_keys]
+        if parents and values[columns.index(parents[0])] is not None:
+            check.error(target.key, _l("%(parent)s already has a %(label)s “%(value)s”.",
+                                       parent=label_of(model, field_for_column(model, parents[0].key)),
+                                       label=label_of(model, target.key), value=value))
+        else:
+            check.error(target.key, _l("%(label)s “%(value)s” already exists.",
+                                       label=label_of(model, target.key), value=value))
+
+
+def validate(item, session=None) -> None:
+    """Run every check on ``item``; raise :class:`ValidationFailed` on any problem."""
+    session = session or db.session
+    check = Check(item, session)
+    with session.no_autoflush:
+        _derive(item)
+        _required(item, check)
+        _lengths(item, check)
+        _dict_codes(item, check)
+        _parents_in_scope(item, check)
+        if hasattr(item, "validate"):
+            item.validate(check)
+        _derive(item)  # validate() may have completed parents
+        if not check.problems:
+            _unique(item, check, session)
+    if check.problems:
+        raise ValidationFailed(check.problems)
+
+
+# ----------------------------------------------------------------------------- writes
+
+def save(item, *, commit: bool = True, session=None):
+    """Validate and write ``item``; on any problem nothing is written."""
+    session = session or db.session
+    try:
+        validate(item, session)
+        session.add(item)
+        if hasattr(item, "before_save"):
+            item.before_save(session)
+        session.flush()
+    except ValidationFailed:
+        session.rollback()
+        raise
+    except IntegrityError as exc:
+        session.rollback()
+        raise ValidationFailed({NON_FIELD: [_l(
+            "The record conflicts with existing data (a duplicate or a missing link). Nothing was saved.")]}) from exc
+    if commit:
+        session.commit()
+    return item
+
+
+def blockers(item, session=None) -> list[tuple[str, int]]:
+    """(label, count) of the rows that still depend on ``item`` and block its deletion."""
+    session = session or db.session
+    result = []
+    for rel in sa_inspect(type(item)).relationships:
+        if rel.direction.name != "ONETOMANY" or "delete" in rel.cascade:
+            continue
+        target = rel.mapper.class_
+        condition = [remote == getattr(item, local.key) for local, remote in rel.local_remote_pairs]
+        with session.no_autoflush:
+            count = session.scalar(select(func.count()).select_from(target).where(*condition))
+        if count:
+            admin = admin_of(target)
+            label = getattr(admin, "label", None) or target.__name__
+            result.append((str(label), count))
+    return result
+
+
+def delete(item, *, commit: bool = True, session=None) -> None:
+    """Delete ``item`` unless other rows still depend on it."""
+    session = session or db.session
+    blocking = blockers(item, session)
+    if blocking:
+        text = "、".join(gettext("%(count)d %(label)s", count=n, label=label) for label, n in blocking)
+        raise DomainError(_l("Cannot delete: it still has %(what)s. Move or delete them first.", what=text))
+    try:
+        session.delete(item)
+        session.flush()
+    except IntegrityError as exc:
+        session.rollback()
+        raise DomainError(_l("Cannot delete: other records still refer to it.")) from exc
+    if commit:
+        session.commit()
+
+
+def save_all(items: Iterable, session=None) -> list:
+    """Save several items in one transaction: all are written or none."""
+    session = session or db.session
+    items = list(items)
+    try:
+        for item in items:
+            save(item, commit=False, session=session)
+    except DomainError:
+        session.rollback()
+        raise
+    session.commit()
+    return items

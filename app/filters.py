@@ -1,0 +1,92 @@
+"""Search filters of generated lists.
+
+Compared with FAB's defaults: text searches offer 包含 first; 字典 columns compare
+codes; relation filters compare the foreign key (no extra query, a bad id finds
+nothing instead of an error); tree relations can match a whole subtree.
+"""
+from __future__ import annotations
+
+from flask_appbuilder.models.sqla import filters as fab
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import inspect as sa_inspect, select, false
+
+
+def _int(value):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _fk_column(model, relation_name):
+    rel = sa_inspect(model).relationships[relation_name]
+    return list(rel.local_columns)[0]
+
+
+class FilterRelationEqual(fab.FilterRelationOneToManyEqual):
+    name = _l("Relation")
+    arg_name = "rel_o_m"
+
+    def apply(self, query, value):
+        pk = _int(value)
+        if pk is None:
+            return query.filter(false())
+        return query.filter(_fk_column(self.model, self.column_name) == pk)
+
+
+class FilterRelationNotEqual(fab.FilterRelationOneToManyNotEqual):
+    name = _l("No Relation")
+    arg_name = "nrel_o_m"
+
+    def apply(self, query, value):
+        pk = _int(value)
+        col = _fk_column(self.model, self.column_name)
+        if pk is None:
+            return query
+        return query.filter((col != pk) | col.is_(None))
+
+
+class FilterInSubtree(fab.FilterRelation):
+    """The rows whose (self-referential) relation is the chosen node or any node under
+    it, by the materialised ``path`` column of the related model."""
+
+    name = _l("In subtree of")
+    arg_name = "subtree"
+
+    def apply(self, query, value):
+        pk = _int(value)
+        if pk is None:
+            return query.filter(false())
+        rel = sa_inspect(self.model).relationships[self.column_name]
+        target = rel.mapper.class_
+        node_path = select(target.path).where(target.id == pk).scalar_subquery()
+        inner = select(target.id).where(target.path.like(node_path + "%"))
+        return query.filter(_fk_column(self.model, self.column_name).in_(inner))
+
+
+class FilterDictEqual(fab.FilterEqual):
+    name = _l("Equal to")
+
+
+class FilterDictNotEqual(fab.FilterNotEqual):
+    name = _l("Not Equal to")
+
+
+_TEXT = [fab.FilterContains, fab.FilterStartsWith, fab.FilterEqual, fab.FilterNotContains,
+         fab.FilterEndsWith, fab.FilterNotStartsWith, fab.FilterNotEndsWith, fab.FilterNotEqual]
+
+
+class FilterConverter(fab.SQLAFilterConverter):
+    conversion_table = (
+        ("is_dict", [FilterDictEqual, FilterDictNotEqual]),
+        ("is_tree_relation", [FilterRelationEqual, FilterInSubtree, FilterRelationNotEqual]),
+        ("is_relation_many_to_one", [FilterRelationEqual, FilterRelationNotEqual]),
+        ("is_relation_one_to_one", [FilterRelationEqual, FilterRelationNotEqual]),
+        ("is_relation_many_to_many", [fab.FilterRelationManyToManyEqual]),
+        ("is_relation_one_to_many", [fab.FilterRelationManyToManyEqual]),
+        ("is_text", _TEXT),
+        ("is_string", _TEXT),
+    ) + tuple(row for row in fab.SQLAFilterConverter.conversion_table
+              if row[0] not in ("is_relation_many_to_one", "is_relation_one_to_one",
+                                "is_relation_many_to_many", "is_relation_one_to_many",
+                                "is_text", "is_string"))

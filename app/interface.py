@@ -1,0 +1,156 @@
+"""The data interface under every generated view and API.
+
+It replaces Flask-AppBuilder's list query with one that
+
+* eager-loads every relation a page shows, however deep (``grid.community``): a list
+  page costs the same statements for 10 rows or 100;
+* sorts by relation columns (a relation sorts by the related row's display column),
+  where stock FAB answered HTTP 500, and ignores unknown sort columns;
+* caps the page size;
+* writes through :mod:`app.domain` (validation, scope of parents, one transaction).
+"""
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from flask import current_app
+from flask_appbuilder.models.filters import Filters
+from flask_appbuilder.models.sqla.interface import SQLAInterface
+from sqlalchemy import asc, desc, inspect as sa_inspect
+from sqlalchemy.orm import ColumnProperty, RelationshipProperty, aliased, joinedload, selectinload
+
+from app import domain
+
+
+def display_column(model):
+    """The column a row of ``model`` sorts and is searched by when it stands for itself."""
+    name = getattr(model, "__display__", None)
+    mapper = sa_inspect(model)
+    if name and name in mapper.columns:
+        return getattr(model, name)
+    return mapper.primary_key[0]
+
+
+def loader_options(model, paths) -> list:
+    """Loader options that fetch every relation named in ``paths`` eagerly.
+
+    ``paths`` are list/show columns: ``"name"``, ``"grid"``, ``"grid.community"``,
+    ``"compound.grid.name"``. Many-to-one hops are joined into the main statement;
+    to-many hops cost one extra statement each (selectin), whatever the row count.
+    """
+    options = {}
+    for path in paths or []:
+        current, option, key = model, None, ()
+        for part in path.split("."):
+            rel = sa_inspect(current).relationships.get(part)
+            if rel is None:
+                break
+            attr = getattr(current, part)
+            strategy = selectinload if rel.uselist else joinedload
+            option = strategy(attr) if option is None else getattr(option, strategy.__name__)(attr)
+            key += (part,)
+            options[key] = option
+            current = rel.mapper.class_
+    # keep only the longest chains: their prefixes are loaded by them
+    keys = sorted(options)
+    return [options[k] for k in keys if not any(o != k and o[:len(k)] == k for o in keys)]
+
+
+class Interface(SQLAInterface):
+    """SQLAInterface with eager loading, relation sorting, capped pages and domain writes."""
+
+    def max_page_size(self) -> int:
+        try:
+            return int(current_app.config.get("MAX_PAGE_SIZE", 100))
+        except RuntimeError:
+            return 100
+
+    # ----------------------------------------------------------------- reading
+    def order_expression(self, query, order_column: str, aliases: dict):
+        """(query, column expression) to sort by ``order_column``, or (query, None) when
+        it cannot be sorted by (unknown, a to-many relation, a computed property)."""
+        if not order_column:
+            return query, None
+        model, entity, prefix = self.obj, self.obj, ()
+        parts = order_column.split(".")
+        for i, part in enumerate(parts):
+            last = i == len(parts) - 1
+            prop = sa_inspect(model).attrs.get(part)
+            if isinstance(prop, RelationshipProperty):
+                if prop.uselist:
+                    return query, None
+                prefix += (part,)
+                alias = aliases.get(prefix)
+                if alias is None:
+                    alias = aliases[prefix] = aliased(prop.mapper.class_)
+                    query = query.outerjoin(alias, getattr(entity, part))
+                model, entity = prop.mapper.class_, alias
+                if last:
+                    return query, getattr(alias, display_column(model).key)
+            elif isinstance(prop, ColumnProperty) and last:
+                return query, getattr(entity, part)
+            else:
+                return query, None
+        return query, None
+
+    def apply_order(self, query, order_column: str, order_direction: str):
+        aliases: dict = {}
+        query, column = self.order_expression(query, order_column, aliases)
+        pk = getattr(self.obj, self.get_pk_name())
+        direction = desc if order_direction == "desc" else asc
+        if column is None:
+            return query.order_by(pk)
+        return query.order_by(direction(column), direction(pk))
+
+    def query(self, filters: Optional[Filters] = None, order_column: str = "",
+              order_direction: str = "", page: Optional[int] = None,
+              page_size: Optional[int] = None, select_columns: Optional[list[str]] = None,
+              outer_default_load: bool = False):
+        query = self.session.query(self.obj)
+        if filters:
+            query = filters.apply_all(query)
+        count = query.order_by(None).count()
+        query = self.apply_order(query, order_column, order_direction)
+        options = loader_options(self.obj, select_columns)
+        if options:
+            query = query.options(*options)
+        cap = self.max_page_size()
+        page_size = cap if not page_size or page_size <= 0 else min(int(page_size), cap)
+        if page:
+            query = query.offset(int(page) * page_size)
+        query = query.limit(page_size)
+        return count, query.all()
+
+    def get(self, id: Any, filters: Optional[Filters] = None,
+            select_columns: Optional[list[str]] = None, outer_default_load: bool = False):
+        pk = getattr(self.obj, self.get_pk_name())
+        try:
+            id = int(id)
+        except (TypeError, ValueError):
+            return None
+        query = self.session.query(self.obj)
+        if filters:
+            query = filters.copy().apply_all(query)
+        query = query.filter(pk == id)
+        options = loader_options(self.obj, select_columns)
+        if options:
+            query = query.options(*options)
+        return query.first()
+
+    def get_related_interface(self, col_name: str):
+        return self.__class__(self.get_related_model(col_name))
+
+    # ----------------------------------------------------------------- writing
+    def add(self, item, commit: bool = True) -> None:
+        domain.save(item, commit=commit, session=self.session)
+
+    def edit(self, item, commit: bool = True) -> None:
+        domain.save(item, commit=commit, session=self.session)
+
+    def delete(self, item, commit: bool = True) -> None:
+        domain.delete(item, commit=commit, session=self.session)
+
+    def delete_all(self, items) -> None:
+        for item in items:
+            domain.delete(item, commit=False, session=self.session)
+        self.session.commit()

@@ -1,0 +1,9 @@
+"""Menu categories of generated views: key → (lazy label, icon). Order is menu order."""
+from flask_babel import lazy_gettext as _l
+
+CATEGORIES = {
+    "places": (_l("Places"), "fa-map-marker"),
+    "orgs": (_l("Organisations"), "fa-sitemap"),
+    "system": (_l("System"), "fa-cogs"),
+}
+CATEGORIES["audit"] = (_l("Audit"), "fa-history")

@@ -1,0 +1,201 @@
+"""Roles as data: one policy table, synced by ``flask roles sync``.
+
+Each role gives, per entity, ``read`` or ``write`` (write includes read), named
+workflow actions per entity, and optionally the user-and-role administration. A
+role's live permissions are exactly :func:`expected_permissions` after a sync; roles
+that are not in the table (created by admins in the UI) are left alone.
+
+三员 separation: the system admin configures the system and 字典 but manages no
+users; the security admin manages users and roles but sees no business data; the
+auditor only reads the audit log.
+"""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+R, W = "read", "write"
+
+PLACES = ["Street", "Community", "Road", "Grid", "Compound", "Building", "Unit", "Station"]
+ORGS = ["Organisation", "Position"]
+BUSINESS = PLACES + ORGS
+SYSTEM = ["DictItem"]
+AUDIT = ["AuditLog"]
+
+
+def _all(level, names):
+    return {n: level for n in names}
+
+
+#: role name → {"entities": {entity: read|write}, "actions": {entity: [action]},
+#:              "security": bool, "scope": (kind, node hint), "work": lazy text}
+ROLES: dict[str, dict] = {
+    "系统管理员": {
+        "entities": {**_all(W, SYSTEM), **_all(W, ["Street", "Community", "Road", "Grid"])},
+        "actions": {"DictItem": ["export"]},
+        "security": False,
+        "work": _l("Configure the places tree (streets, communities, grids) and the dictionaries."),
+    },
+    "安全管理员": {
+        "entities": {},
+        "actions": {},
+        "security": True,
+        "work": _l("Manage user accounts, roles and their data scopes."),
+    },
+    "审计管理员": {
+        "entities": _all(R, AUDIT),
+        "actions": {},
+        "security": False,
+        "work": _l("Read the audit log of every change."),
+    },
+    "街道管理员": {
+        "entities": {**_all(R, BUSINESS), **_all(R, SYSTEM)},
+        "actions": {e: ["export"] for e in ["Community", "Grid", "Compound", "Organisation", "Position"]},
+        "security": False,
+        "work": _l("Oversee every community of the street."),
+    },
+    "社区书记/主任": {
+        "entities": {**_all(W, BUSINESS), **_all(R, ["Street", "Community"]), **_all(R, SYSTEM)},
+        "actions": {e: ["export"] for e in ["Community", "Grid", "Compound", "Organisation", "Position"]},
+        "security": False,
+        "work": _l("Lead the community: places, organisations, and all work of the community."),
+    },
+    "社区工作者": {
+        "entities": {**_all(W, ["Road", "Compound", "Building", "Unit", "Station"] + ORGS),
+                     **_all(R, ["Street", "Community", "Grid"]), **_all(R, SYSTEM)},
+        "actions": {e: ["export"] for e in ["Compound", "Organisation", "Position"]},
+        "security": False,
+        "work": _l("Keep the registers of compounds, buildings, stations and organisations."),
+    },
+    "网格员": {
+        "entities": {**_all(W, ["Building", "Unit"]),
+                     **_all(R, ["Community", "Grid", "Compound", "Station", "Road"] + ORGS)},
+        "actions": {},
+        "security": False,
+        "work": _l("Keep the buildings and units of your grid up to date."),
+    },
+    "结对单位联络员": {
+        "entities": _all(R, ["Community", "Compound", "Station", "Organisation"]),
+        "actions": {},
+        "security": False,
+        "work": _l("See the community's compounds, stations and organisations your unit works with."),
+    },
+    "党员志愿者": {
+        "entities": _all(R, ["Community", "Compound", "Station"]),
+        "actions": {},
+        "security": False,
+        "work": _l("See the compounds and red stations where you serve."),
+    },
+    "领导查看": {
+        "entities": _all(R, BUSINESS),
+        "actions": {},
+        "security": False,
+        "work": _l("Read everything in your scope for meetings; nothing can be changed."),
+    },
+}
+
+#: what every signed-in role may do for itself
+SELF_SERVICE = [
+    ("can_userinfo", "UserDBModelView"),
+    ("can_this_form_get", "ResetMyPasswordView"),
+    ("can_this_form_post", "ResetMyPasswordView"),
+    ("can_this_form_get", "UserInfoEditView"),
+    ("can_this_form_post", "UserInfoEditView"),
+]
+#: the API documentation (Swagger UI), for roles that read any entity
+API_DOCS = [("can_get", "OpenApi"), ("can_show", "SwaggerView")]
+#: FAB's security views, all of whose permissions the security admin holds
+SECURITY_VIEWS = ["UserDBModelView", "RoleModelView", "UserGroupModelView", "PermissionModelView",
+                  "ViewMenuModelView", "PermissionViewModelView", "UserStatsChartView"]
+SECURITY_MENUS = ["Security", "List Users", "List Roles", "List Groups", "User's Statistics",
+                  "Base Permissions", "Views/Menus", "Permission on Views/Menus"]
+
+
+def menu_name(model) -> str:
+    from app.registry import menu_name as name
+
+    return name(model)
+
+
+def _entity_models() -> dict:
+    from app.registry import entities
+
+    return {m.__name__: m for m in entities()}
+
+
+def expected_permissions(role: str, sm) -> set[tuple[str, str]]:
+    """The (permission, view) pairs a policy role must hold."""
+    spec = ROLES[role]
+    models = _entity_models()
+    pairs = set(SELF_SERVICE)
+    for entity, level in spec["entities"].items():
+        model = models[entity]
+        pairs.add(("can_read", entity))
+        if level == W:
+            pairs.add(("can_write", entity))
+        if model.Admin.menu:
+            pairs.add(("menu_access", menu_name(model)))
+            pairs.add(("menu_access", model.Admin.menu))
+    for entity, actions in spec["actions"].items():
+        for action in actions:
+            pairs.add((f"can_{action}", entity))
+    if spec["entities"]:
+        pairs.update(API_DOCS)
+    if spec["security"]:
+        pairs.update(("menu_access", m) for m in SECURITY_MENUS)
+        pairs |= _security_pairs(sm)
+    return pairs
+
+
+def _security_pairs(sm) -> set[tuple[str, str]]:
+    """Every permission FAB's security views define (users, roles, groups…)."""
+    from flask_appbuilder.security.sqla.models import PermissionView, ViewMenu
+
+    rows = (sm.session.query(PermissionView).join(ViewMenu)
+            .filter(ViewMenu.name.in_(SECURITY_VIEWS)).all())
+    return {(pv.permission.name, pv.view_menu.name) for pv in rows
+            if pv.permission.name != "menu_access"}
+
+
+def live_permissions(role_name: str, sm) -> set[tuple[str, str]]:
+    role = sm.find_role(role_name)
+    if role is None:
+        return set()
+    return {(pv.permission.name, pv.view_menu.name) for pv in role.permissions}
+
+
+def sync(appbuilder, *, echo=print) -> dict:
+    """Create every permission of the registered views, then make each policy role
+    hold exactly its permissions. Idempotent. Returns {role: (added, removed)}."""
+    from flask_appbuilder.security.manager import BaseSecurityManager
+
+    sm = appbuilder.sm
+    BaseSecurityManager.create_db(sm)  # FAB's Admin and Public roles
+    appbuilder.add_permissions(update_perms=True)
+    report = {}
+    for name in ROLES:
+        role = sm.find_role(name) or sm.add_role(name)
+        wanted = expected_permissions(name, sm)
+        have = live_permissions(name, sm)
+        pvs = []
+        for permission, view in sorted(wanted):
+            pv = sm.find_permission_view_menu(permission, view) \
+                or sm.add_permission_view_menu(permission, view)
+            pvs.append(pv)
+        role.permissions = pvs
+        sm.session.commit()
+        report[name] = (len(wanted - have), len(have - wanted))
+        echo(f"{name}: +{report[name][0]} -{report[name][1]}")
+    return report
+
+
+def home_sections():
+    """[(category label, [(model, view class), ...]), ...] in menu order."""
+    from app.menu import CATEGORIES
+    from app.registry import entities, view_class
+
+    sections = []
+    for key, (label, _icon) in CATEGORIES.items():
+        items = [(m, view_class(m)) for m in entities() if m.Admin.menu == key]
+        if items:
+            sections.append((label, items))
+    return sections

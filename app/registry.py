@@ -1,0 +1,378 @@
+"""The registry: from a model's declaration to views, API, menu and permissions.
+
+Every mapped class with an inner ``Admin`` declaration (see :mod:`app.declare`) is an
+entity. For each, :func:`register_all` adds
+
+* a ModelView (list / show / add / edit / delete / export) with zh titles and labels,
+  search, filters, ordering, AJAX relation pickers, eager loading and scope;
+* a ModelRestApi under ``/api/v1/<resource>/`` with OpenAPI docs, nested relations,
+  a scoped ``related`` picker endpoint and the same validation;
+* a menu entry in its category and the permissions ``can_read`` / ``can_write`` (and
+  one per declared action) on the entity's name, shared by the view and the API.
+
+A custom view in ``views/`` subclasses :func:`generated_view` and registers itself
+with :func:`override`; it is then registered instead of the generated class.
+"""
+from __future__ import annotations
+
+import re
+from flask import url_for
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.orm import ColumnProperty, RelationshipProperty
+
+from app import crud, fields
+from app.filters import FilterConverter
+from app.interface import Interface
+from app.menu import CATEGORIES
+from app.scope import ScopeFilter
+
+_overrides: dict = {}
+_TRACKING = ("created_at", "updated_at", "created_by", "updated_by", "created_by_id",
+             "updated_by_id")
+
+
+# ----------------------------------------------------------------------------- discovery
+
+def entities() -> list:
+    """Every mapped class that declares ``Admin`` (and has not been withdrawn)."""
+    from flask_appbuilder import Model
+
+    found = []
+    for mapper in Model.registry.mappers:
+        cls = mapper.class_
+        admin = cls.__dict__.get("Admin")
+        if admin is not None and getattr(admin, "registered", True) \
+                and cls.__table__.name in Model.metadata.tables:
+            found.append(cls)
+    order = list(CATEGORIES)
+    return sorted(found, key=lambda m: (order.index(m.Admin.menu) if m.Admin.menu in order else len(order),
+                                        m.Admin._seq))
+
+
+def entity_name(model) -> str:
+    """The permission / menu name of an entity: its class name."""
+    return model.__name__
+
+
+def menu_name(model) -> str:
+    """The menu item's name (its ``menu_access`` permission); distinct from the
+    entity's permission name so that FAB never mixes the two."""
+    return model.__name__ + "List"
+
+
+def entity_permissions(model) -> list[str]:
+    """The permissions of an entity, shared by its view and its API (FAB removes
+    what one of them lacks, so both must declare the same list)."""
+    admin = model.Admin
+    base = ["can_read"] if getattr(admin, "readonly", False) else ["can_read", "can_write"]
+    return base + [f"can_{a}" for a in admin.actions]
+
+
+def resource_name(model) -> str:
+    return getattr(model.Admin, "resource_name", None) or model.__tablename__
+
+
+# ----------------------------------------------------------------------------- columns
+
+class EntityInterface(Interface):
+    filter_converter_class = FilterConverter
+
+    def is_dict(self, col_name: str) -> bool:
+        column = self.list_columns.get(col_name)
+        return column is not None and bool(column.info.get("dict_type"))
+
+    def is_tree_relation(self, col_name: str) -> bool:
+        prop = self.list_properties.get(col_name)
+        return isinstance(prop, RelationshipProperty) and prop.mapper.class_ is self.obj \
+            and not prop.uselist and "path" in sa_inspect(self.obj).columns
+
+
+def _prop(model, name):
+    return sa_inspect(model).attrs.get(name)
+
+
+def resolve(model, path: str):
+    """(owner model, property or None) of the last segment of a dotted path."""
+    owner = model
+    parts = path.split(".")
+    for part in parts[:-1]:
+        prop = _prop(owner, part)
+        if not isinstance(prop, RelationshipProperty):
+            return owner, None
+        owner = prop.mapper.class_
+    return owner, _prop(owner, parts[-1])
+
+
+def info_of(model, path: str) -> dict:
+    owner, prop = resolve(model, path)
+    if prop is None:
+        return {}
+    if prop.info:
+        return prop.info
+    if isinstance(prop, ColumnProperty):
+        return prop.columns[0].info or {}
+    return {}
+
+
+def label(model, path: str):
+    explicit = getattr(model.Admin, "labels", {}) or {}
+    if path in explicit:
+        return explicit[path]
+    found = info_of(model, path).get("label")
+    if found is not None:
+        return found
+    return re.sub(r"[_.]", " ", path).strip().capitalize()
+
+
+def _default_columns(model) -> list[str]:
+    mapper = sa_inspect(model)
+    fk_cols = {c.key for rel in mapper.relationships for c in rel.local_columns}
+    result = []
+    for prop in mapper.attrs:
+        if prop.key in _TRACKING or prop.key in ("id", "path"):
+            continue
+        if isinstance(prop, ColumnProperty) and (prop.key in fk_cols or prop.columns[0].primary_key):
+            continue
+        if isinstance(prop, RelationshipProperty) and prop.uselist and prop.secondary is None:
+            continue
+        result.append(prop.key)
+    return result
+
+
+def _is_sortable(model, path: str) -> bool:
+    owner, prop = resolve(model, path)
+    if isinstance(prop, ColumnProperty):
+        return True
+    return isinstance(prop, RelationshipProperty) and not prop.uselist
+
+
+def _dict_formatter(dict_type):
+    from models.dictionary import label_of
+
+    return lambda code: label_of(dict_type, code)
+
+
+def _related_url(model, column):
+    endpoint = f"{model.__name__}Api.related"
+    return lambda: url_for(endpoint, column_name=column)
+
+
+def _picker(model, rel_name: str, info: dict, required: bool):
+    from wtforms.validators import InputRequired, Optional
+
+    prop = _prop(model, rel_name)
+    cls = fields.AjaxSelectMultipleField if prop.uselist else fields.AjaxSelectField
+    validators = [InputRequired(message=_l("This field is required."))] if required else [Optional()]
+    return cls(info.get("label", rel_name), validators, model=prop.mapper.class_,
+               url=_related_url(model, rel_name), description=info.get("description", ""))
+
+
+def _required_relation(model, rel_name: str) -> bool:
+    prop = _prop(model, rel_name)
+    return not prop.uselist and any(not c.nullable for c in prop.local_columns)
+
+
+def form_extra_fields(model, columns: list[str], search: bool = False) -> dict:
+    """Generated form fields: AJAX pickers for relations, selects for 字典 columns."""
+    from wtforms.validators import InputRequired, Optional
+
+    result = {}
+    for name in columns:
+        prop = _prop(model, name)
+        info = info_of(model, name)
+        if isinstance(prop, RelationshipProperty):
+            result[name] = _picker(model, name, info, required=not search and _required_relation(model, name))
+        elif isinstance(prop, ColumnProperty) and info.get("dict_type"):
+            column = prop.columns[0]
+            required = not search and not column.nullable and column.default is None
+            validators = [InputRequired(message=_l("This field is required."))] if required else [Optional()]
+            result[name] = fields.DictSelectField(info.get("label", name), validators,
+                                                  dict_type=info["dict_type"],
+                                                  description=info.get("description", ""))
+    return result
+
+
+# ----------------------------------------------------------------------------- generation
+
+def _view_attrs(model) -> dict:
+    admin = model.Admin
+    list_columns = list(admin.list_columns or _default_columns(model))
+    form_columns = list(admin.form_columns or _default_columns(model))
+    show_columns = list(admin.show_columns or form_columns) + ["created_at", "created_by",
+                                                               "updated_at", "updated_by"]
+    search_columns = list(admin.search_columns or [c for c in list_columns if "." not in c])
+    all_columns = set(list_columns) | set(form_columns) | set(show_columns) | set(search_columns)
+    labels = {c: label(model, c) for c in all_columns}
+    descriptions = {c: info_of(model, c)["description"] for c in all_columns
+                    if info_of(model, c).get("description") is not None}
+    formatters, dict_columns = {}, {}
+    for c in all_columns:
+        dict_type = info_of(model, c).get("dict_type")
+        if dict_type and dict_type != "__types__":
+            formatters[c] = _dict_formatter(dict_type)
+            dict_columns[c] = dict_type
+        elif dict_type == "__types__":
+            from models.dictionary import DICT_TYPES
+
+            formatters[c] = lambda code: str(DICT_TYPES.get(code, code))
+    entity_label = admin.title(model)
+    plural = admin.plural(model)
+    attrs = {
+        "__module__": model.__module__,
+        "datamodel": EntityInterface(model),
+        "admin": admin,
+        "class_permission_name": entity_name(model),
+        "route_base": "/" + resource_name(model).replace("_", "-"),
+        "list_columns": list_columns,
+        "show_columns": show_columns,
+        "add_columns": form_columns,
+        "edit_columns": form_columns,
+        "search_columns": search_columns,
+        "order_columns": [c for c in list_columns if _is_sortable(model, c)],
+        "label_columns": labels,
+        "description_columns": descriptions,
+        "formatters_columns": formatters,
+        "dict_columns": dict_columns,
+        "add_form_extra_fields": form_extra_fields(model, form_columns),
+        "edit_form_extra_fields": form_extra_fields(model, form_columns),
+        "search_form_extra_fields": form_extra_fields(model, search_columns, search=True),
+        "base_order": tuple(admin.order) if admin.order else None,
+        "page_size": 20,
+        "list_title": _l("%(entity)s list", entity=plural),
+        "show_title": _l("%(entity)s details", entity=entity_label),
+        "add_title": _l("Add %(entity)s", entity=entity_label),
+        "edit_title": _l("Edit %(entity)s", entity=entity_label),
+        "base_permissions": entity_permissions(model),
+        "method_permission_name": dict(crud.VIEW_PERMISSIONS),
+    }
+    if "export" not in admin.actions:
+        attrs["method_permission_name"]["export"] = "write"
+    if getattr(admin, "scope", None) is not None:
+        attrs["base_filters"] = [["id", ScopeFilter, lambda: None]]
+    return attrs
+
+
+def _api_columns(model, columns: list[str]) -> list[str]:
+    """API column names: relations as nested objects (``grid.id``, ``grid.name``);
+    never a foreign-key column name (FAB #2425 with marshmallow 4)."""
+    result = []
+    for c in columns:
+        if "." in c:
+            continue  # one level of nesting only; deeper paths are read from the related API
+        prop = _prop(model, c)
+        if isinstance(prop, RelationshipProperty):
+            target = prop.mapper.class_
+            result += [f"{c}.id", f"{c}.{display_column_key(target)}"]
+        elif isinstance(prop, ColumnProperty):
+            result.append(c)
+    return list(dict.fromkeys(result))
+
+
+def display_column_key(model) -> str:
+    from app.interface import display_column
+
+    return display_column(model).key
+
+
+def _api_attrs(model) -> dict:
+    admin = model.Admin
+    view_attrs = _view_attrs(model)
+    form_columns = view_attrs["add_columns"]
+    list_cols = ["id"] + _api_columns(model, view_attrs["list_columns"])
+    show_cols = ["id"] + _api_columns(model, [c for c in view_attrs["show_columns"]
+                                               if c not in ("created_by", "updated_by")
+                                               and isinstance(_prop(model, c), (ColumnProperty, RelationshipProperty))])
+    search = [c for c in view_attrs["search_columns"] if "." not in c]
+    relations = tuple(c for c in set(form_columns) | set(search)
+                      if isinstance(_prop(model, c), RelationshipProperty))
+    attrs = {
+        "__module__": model.__module__,
+        "datamodel": EntityInterface(model),
+        "admin": admin,
+        "resource_name": resource_name(model),
+        "class_permission_name": entity_name(model),
+        "method_permission_name": dict(crud.API_PERMISSIONS),
+        "list_columns": list_cols,
+        "show_columns": show_cols,
+        "add_columns": form_columns,
+        "edit_columns": form_columns,
+        "search_columns": search,
+        "order_columns": [c for c in list_cols if "." not in c],
+        "label_columns": {c: label(model, c) for c in set(list_cols) | set(show_cols) | set(form_columns)
+                          if "." not in c or c.split(".")[1] != "id"},
+        "description_columns": view_attrs["description_columns"],
+        "admin_relations": relations,
+        "base_order": tuple(admin.order) if admin.order and "." not in admin.order[0] else None,
+        "page_size": 20,
+        "max_page_size": 100,
+        "openapi_spec_tag": model.__name__,
+        "base_permissions": entity_permissions(model),
+    }
+    if getattr(admin, "scope", None) is not None:
+        attrs["base_filters"] = [["id", ScopeFilter, lambda: None]]
+    return attrs
+
+
+_generated_views: dict = {}
+_generated_apis: dict = {}
+
+
+def generated_view(model):
+    """The generated ModelView class of ``model`` (created once, then cached)."""
+    if model in _generated_views:
+        return _generated_views[model]
+    cls = type(f"{model.__name__}View", (crud.EntityView,), _view_attrs(model))
+    _generated_views[model] = cls
+    related = []
+    for name in model.Admin.related or []:
+        prop = _prop(model, name)
+        child = prop.mapper.class_ if prop is not None else None
+        if child is not None and "Admin" in child.__dict__:
+            related.append(view_class(child))
+    cls.related_views = related
+    return cls
+
+
+def generated_api(model):
+    if model not in _generated_apis:
+        _generated_apis[model] = type(f"{model.__name__}Api", (crud.EntityApi,), _api_attrs(model))
+    return _generated_apis[model]
+
+
+def override(model):
+    """Class decorator: register a custom view (subclass of the generated one)."""
+    def wrap(cls):
+        _overrides[model] = cls
+        return cls
+    return wrap
+
+
+def view_class(model):
+    return _overrides.get(model) or generated_view(model)
+
+
+# ----------------------------------------------------------------------------- registration
+
+def register_entity(appbuilder, model) -> None:
+    admin = model.Admin
+    view = view_class(model)
+    if admin.menu:
+        category_key = admin.menu
+        category_label, category_icon = CATEGORIES[category_key]
+        appbuilder.add_view(view, menu_name(model), label=admin.plural(model),
+                            icon=admin.icon, category=category_key, category_label=category_label,
+                            category_icon=category_icon)
+    else:
+        appbuilder.add_view_no_menu(view)
+    if admin.api:
+        appbuilder.add_api(generated_api(model))
+
+
+def register_all(appbuilder) -> None:
+    """Import the models and custom views, then register every entity."""
+    import models  # noqa: F401  (declares the entities)
+    import views  # noqa: F401  (custom views register their overrides)
+
+    for model in entities():
+        register_entity(appbuilder, model)

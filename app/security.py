@@ -1,0 +1,213 @@
+"""Users with a data scope, and a security manager that checks permissions in memory.
+
+Flask-AppBuilder asks the database once per ``has_access`` call and once more for the
+menu; a list page made ~10 such calls. Here a request loads the user with roles and
+groups in one statement and all of the user's (permission, view) pairs in one more,
+then answers every check from that set.
+"""
+from __future__ import annotations
+
+from flask import g, has_request_context, jsonify, request
+from flask_appbuilder import expose
+from flask_appbuilder.security.decorators import has_access, permission_name
+from flask_appbuilder.security.sqla.manager import SecurityManager as FabSecurityManager
+from flask_appbuilder.security.sqla.models import (Group, Permission, PermissionView, ViewMenu,
+                                                   assoc_permissionview_role)
+from flask_appbuilder.security.views import UserDBModelView
+from flask_babel import gettext, lazy_gettext as _l
+from markupsafe import Markup, escape
+from sqlalchemy import or_, select
+from sqlalchemy.orm import joinedload
+from wtforms import Field, SelectField
+from wtforms.validators import ValidationError
+
+from app import scope as scope_mod
+from models.users import AppUser, load_node, node_key, node_label, scope_problem
+
+
+# ----------------------------------------------------------------------------- user form
+
+class ScopeNodeWidget:
+    def __call__(self, field, **kwargs):
+        from flask import url_for
+
+        current = field.data
+        option = (f'<option value="{escape(node_key(current))}" selected>{escape(node_label(current))}</option>'
+                  if current is not None else "")
+        return Markup(
+            f'<select id="{field.id}" name="{field.name}" class="form-control ajax-select" '
+            f'data-url="{escape(url_for("UserView.scope_nodes"))}" '
+            f'data-placeholder="{escape(gettext("Type to search…"))}" data-allow-clear="true">'
+            f'<option value=""></option>{option}</select>')
+
+
+def _scope_fits(form, field):
+    problem = scope_problem(form.scope_kind.data, field.data)
+    if problem:
+        raise ValidationError(str(problem))
+
+
+class ScopeNodeField(Field):
+    """A street, community or grid, searched on the server."""
+
+    widget = ScopeNodeWidget()
+
+    def process_formdata(self, valuelist):
+        raw = valuelist[0] if valuelist else ""
+        self.data = load_node(raw) if raw else None
+        if raw and self.data is None:
+            raise ValueError(gettext("Choose a valid value."))
+
+    def populate_obj(self, obj, name):
+        pass  # written together with the kind, in UserView.pre_add / pre_update
+
+
+class UserView(UserDBModelView):
+    """FAB's user view with the user's data scope."""
+
+    _scope_fields = {
+        "scope_kind": SelectField(_l("Scope kind"), choices=[(k, v) for k, v in scope_mod.KINDS.items()],
+                                  default=scope_mod.SELF,
+                                  description=_l("How far the user's data reaches from the scope node")),
+        "scope_node": ScopeNodeField(_l("Scope node"), [_scope_fits],
+                                     description=_l("The street, community or grid the user works in")),
+    }
+    add_form_extra_fields = {**UserDBModelView.add_form_extra_fields, **_scope_fields}
+    edit_form_extra_fields = dict(_scope_fields)
+    add_columns = UserDBModelView.add_columns + ["scope_kind", "scope_node"]
+    edit_columns = UserDBModelView.edit_columns + ["scope_kind", "scope_node"]
+    list_columns = ["first_name", "last_name", "username", "email", "active", "roles", "scope_text"]
+    show_columns = ["first_name", "last_name", "username", "active", "email", "roles", "groups",
+                    "scope_text", "last_login", "login_count", "created_on", "changed_on"]
+    label_columns = {"scope_text": _l("Data scope"), "scope_kind": _l("Scope kind"),
+                     "scope_node": _l("Scope node")}
+
+    def prefill_form(self, form, pk):
+        item = self.datamodel.get(pk)
+        form.scope_node.data = item.scope_node if item is not None else None
+
+    def _apply_scope(self, item):
+        form = getattr(g, "_user_form", None)
+        if form is None:
+            return
+        item.set_scope(form.scope_kind.data, form.scope_node.data)
+
+    def process_form(self, form, is_created):
+        g._user_form = form
+
+    def pre_add(self, item):
+        self._apply_scope(item)
+        super().pre_add(item)
+
+    def pre_update(self, item):
+        self._apply_scope(item)
+        super().pre_update(item)
+
+    @expose("/scope-nodes/")
+    @has_access
+    @permission_name("list")
+    def scope_nodes(self):
+        """Streets, communities and grids matching ``q`` (for the scope picker)."""
+        from app.extensions import db
+        from models.places import Community, Grid, Street
+
+        text = (request.args.get("q") or "").strip()
+        like = f"%{text}%"
+        results = []
+        for model in (Street, Community, Grid):
+            stmt = select(model)
+            if model is Grid:
+                stmt = stmt.options(joinedload(Grid.community))
+            if text:
+                stmt = stmt.where(or_(model.name.ilike(like), model.code.ilike(like)))
+            for node in db.session.scalars(stmt.order_by(model.name).limit(20)):
+                results.append({"id": node_key(node), "text": node_label(node)})
+        return jsonify(count=len(results), result=results)
+
+
+# ----------------------------------------------------------------------------- manager
+
+class SecurityManager(FabSecurityManager):
+    user_model = AppUser
+    userdbmodelview = UserView
+
+    def load_user(self, pk):
+        try:
+            pk = int(pk)
+        except (TypeError, ValueError):
+            return None
+        user = (self.session.query(self.user_model)
+                .options(joinedload(self.user_model.roles),
+                         joinedload(self.user_model.groups).joinedload(Group.roles))
+                .filter(self.user_model.id == pk).one_or_none())
+        if user is not None and user.is_active:
+            return user
+        return None
+
+    def load_user_jwt(self, _jwt_header, jwt_data):
+        user = self.load_user(jwt_data["sub"])
+        if user is not None:
+            g.user = user
+        return user
+
+    # -- permissions from one statement per request --------------------------------
+    def _role_ids(self, user) -> list[int]:
+        roles = self.get_user_roles(user)
+        return sorted({r.id for r in roles if r is not None})
+
+    def permissions_of(self, user) -> frozenset:
+        """All (permission, view) pairs of ``user`` (or of the public role for None)."""
+        cache_key = ("_perm_cache", getattr(user, "id", None))
+        if has_request_context():
+            cache = g.setdefault("_perm_cache", {})
+            if cache_key in cache:
+                return cache[cache_key]
+        if user is None:
+            role = self.get_public_role()
+            role_ids = [role.id] if role is not None else []
+        else:
+            role_ids = self._role_ids(user)
+        pairs = frozenset()
+        if role_ids:
+            rows = self.session.execute(
+                select(Permission.name, ViewMenu.name)
+                .select_from(PermissionView)
+                .join(Permission, PermissionView.permission_id == Permission.id)
+                .join(ViewMenu, PermissionView.view_menu_id == ViewMenu.id)
+                .join(assoc_permissionview_role,
+                      assoc_permissionview_role.c.permission_view_id == PermissionView.id)
+                .where(assoc_permissionview_role.c.role_id.in_(role_ids))).all()
+            pairs = frozenset((p, v) for p, v in rows)
+        if has_request_context():
+            g._perm_cache[cache_key] = pairs
+        return pairs
+
+    def _current_user(self):
+        if getattr(g, "_api_key_user", False) and hasattr(g, "user"):
+            return g.user
+        from flask_login import current_user
+
+        if current_user.is_authenticated:
+            return g.user if getattr(g, "user", None) is not None else current_user
+        from flask_appbuilder.security.manager import current_user_jwt
+
+        if current_user_jwt and current_user_jwt.is_active:
+            return current_user_jwt
+        return None
+
+    def has_access(self, permission_name: str, view_name: str) -> bool:
+        user = self._current_user()
+        if user is not None and not user.is_active:
+            return False
+        return (permission_name, view_name) in self.permissions_of(user)
+
+    def _has_view_access(self, user, permission_name: str, view_name: str) -> bool:
+        return (permission_name, view_name) in self.permissions_of(user)
+
+    def is_item_public(self, permission_name, view_name):
+        return (permission_name, view_name) in self.permissions_of(None)
+
+    def get_user_menu_access(self, menu_names=None):
+        pairs = self.permissions_of(self._current_user())
+        names = {v for p, v in pairs if p == "menu_access"}
+        return names if menu_names is None else names & set(menu_names)

@@ -1,0 +1,117 @@
+"""Settings of the 红色驿站 platform.
+
+Every upper-case attribute of :class:`Config` can be overridden from the environment
+under the same name (``DATABASE_URL`` is accepted for ``SQLALCHEMY_DATABASE_URI``).
+Strings are taken as they are; booleans, numbers, lists and dicts are parsed as JSON
+(``FAB_API_MAX_PAGE_SIZE=50``, ``WTF_CSRF_ENABLED=false``).
+"""
+from __future__ import annotations
+
+import json
+import os
+from datetime import timedelta
+
+from flask_appbuilder.security.manager import AUTH_DB
+
+BASE_DIR = os.path.abspath(os.path.dirname(__file__))
+INSTANCE_DIR = os.path.join(BASE_DIR, "instance")
+
+# Only good for development and tests; create_app() refuses it elsewhere.
+DEV_SECRET_KEY = "dev-only-secret-key-change-me"
+
+
+class Config:
+    # development | testing | production. Outside development and testing a real
+    # SECRET_KEY is required.
+    APP_ENV = "development"
+    SECRET_KEY = DEV_SECRET_KEY
+
+    # The product's name on the login page, the navbar and the home page.
+    APP_NAME = "文化路社区红色驿站共治平台"
+    APP_ICON = ""
+    APP_THEME = ""
+
+    SQLALCHEMY_DATABASE_URI = "sqlite:///" + os.path.join(INSTANCE_DIR, "app.db")
+    SQLALCHEMY_TRACK_MODIFICATIONS = False
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    # Empty: no Redis. Set e.g. redis://127.0.0.1:6379/0 to use it (rate-limit storage).
+    REDIS_URL = ""
+
+    # Languages: zh is the default, en the alternate.
+    BABEL_DEFAULT_LOCALE = "zh"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
+    BABEL_TRANSLATION_DIRECTORIES = os.path.join(BASE_DIR, "translations")
+    LANGUAGES = {
+        "zh": {"flag": "cn", "name": "简体中文"},
+        "en": {"flag": "gb", "name": "English"},
+    }
+
+    # Flask-AppBuilder
+    AUTH_TYPE = AUTH_DB
+    AUTH_ROLE_ADMIN = "Admin"
+    AUTH_ROLE_PUBLIC = "Public"
+    AUTH_USER_REGISTRATION = False
+    FAB_UPDATE_PERMS = False  # permissions are written by `flask roles sync`
+    FAB_CREATE_DB = False  # the schema belongs to the migrations
+    FAB_ADD_SECURITY_API = False  # crashes with marshmallow 4 (FAB #2425); not needed
+    FAB_API_SWAGGER_UI = True
+    FAB_API_MAX_PAGE_SIZE = 100
+    FAB_SECURITY_MANAGER_CLASS = "app.security.SecurityManager"
+    FAB_INDEX_VIEW = "views.home.HomeView"
+    FAB_BASE_TEMPLATE = "base_layout.html"
+    # Page size of lists: default and cap (pages and API alike).
+    PAGE_SIZE = 20
+    MAX_PAGE_SIZE = 100
+
+    WTF_CSRF_ENABLED = True
+    WTF_CSRF_TIME_LIMIT = None
+    PERMANENT_SESSION_LIFETIME = timedelta(hours=8)
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False
+    JWT_ACCESS_TOKEN_EXPIRES = timedelta(hours=1)
+
+    # Where uploaded files go (imports, attachments)
+    UPLOAD_FOLDER = os.path.join(INSTANCE_DIR, "uploads")
+
+
+class TestingConfig(Config):
+    APP_ENV = "testing"
+    TESTING = True
+    SQLALCHEMY_DATABASE_URI = "sqlite://"
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+
+
+_ALIASES = {"SQLALCHEMY_DATABASE_URI": ("DATABASE_URL",)}
+
+
+def _parse(raw: str, current):
+    if isinstance(current, str) or current is None:
+        return raw
+    if isinstance(current, timedelta):
+        return timedelta(seconds=float(raw))
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw
+
+
+def from_environment(config: type | dict, environ=None) -> dict:
+    """The settings of ``config`` with every one overridden from the environment."""
+    environ = os.environ if environ is None else environ
+    if isinstance(config, dict):
+        values = dict(config)
+    else:
+        values = {k: getattr(config, k) for k in dir(config) if k.isupper()}
+    for key in list(values) + ["SQLALCHEMY_DATABASE_URI", "SECRET_KEY", "REDIS_URL"]:
+        for name in (key, *_ALIASES.get(key, ())):
+            if name in environ:
+                values[key] = _parse(environ[name], values.get(key))
+    url = values.get("SQLALCHEMY_DATABASE_URI", "")
+    # Heroku-style URLs name the driver "postgres"; SQLAlchemy needs psycopg 3.
+    if url.startswith("postgres://"):
+        url = "postgresql+psycopg://" + url[len("postgres://"):]
+    elif url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    values["SQLALCHEMY_DATABASE_URI"] = url
+    return values

@@ -1,0 +1,81 @@
+"""Shared pieces of every domain model."""
+from __future__ import annotations
+
+import datetime
+from typing import Optional
+
+from flask import g, has_request_context
+from flask_appbuilder import Model
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import DateTime, ForeignKey, Integer
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
+
+from app.declare import field
+
+__all__ = ["Model", "Tracked", "current_user_id", "now"]
+
+# Named constraints, so that migrations can alter them on SQLite and PostgreSQL alike.
+# (FAB's ab_* tables are defined before this and keep their own names.)
+Model.metadata.naming_convention = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def now() -> datetime.datetime:
+    return datetime.datetime.now()
+
+
+def current_user_id() -> Optional[int]:
+    """The id of the user acting in this request (web or API), else None (CLI, seed)."""
+    if not has_request_context():
+        return None
+    user = getattr(g, "user", None)
+    try:
+        return user.id if user is not None and user.is_authenticated else None
+    except Exception:  # anonymous or detached
+        return None
+
+
+class Tracked:
+    """Who created and last changed a row, and when. Every business table has it."""
+
+    created_at: Mapped[Optional[datetime.datetime]] = mapped_column(
+        DateTime, default=now, info=field(_l("Created at")))
+    updated_at: Mapped[Optional[datetime.datetime]] = mapped_column(
+        DateTime, default=now, onupdate=now, info=field(_l("Updated at")))
+
+    @declared_attr
+    def created_by_id(cls) -> Mapped[Optional[int]]:
+        return mapped_column(Integer, ForeignKey("ab_user.id", ondelete="SET NULL"),
+                             default=current_user_id, index=True)
+
+    @declared_attr
+    def updated_by_id(cls) -> Mapped[Optional[int]]:
+        return mapped_column(Integer, ForeignKey("ab_user.id", ondelete="SET NULL"),
+                             default=current_user_id, onupdate=current_user_id)
+
+    @declared_attr
+    def created_by(cls):
+        return relationship("AppUser", foreign_keys=[cls.created_by_id], lazy="select",
+                            info=field(_l("Created by")))
+
+    @declared_attr
+    def updated_by(cls):
+        return relationship("AppUser", foreign_keys=[cls.updated_by_id], lazy="select",
+                            info=field(_l("Updated by")))
+
+    #: the column shown when a row stands for itself (in lists, pickers, titles)
+    __display__ = "name"
+
+    def __repr__(self) -> str:
+        value = getattr(self, self.__display__, None)
+        return str(value) if value is not None else f"#{getattr(self, 'id', '?')}"
+
+    __str__ = __repr__
+
+    def validate(self, check) -> None:
+        """Domain rules of the entity beyond the schema; report with ``check.error``."""

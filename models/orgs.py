@@ -1,0 +1,156 @@
+"""组织: one organisation tree (party organisations, committees, units, teams) and positions."""
+from __future__ import annotations
+
+import datetime
+from typing import Optional
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import (Date, ForeignKey, Integer, String, Text, UniqueConstraint, func, literal,
+                        update)
+from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
+
+from app.declare import Admin as AdminBase, EXPORT, Scope, field
+from models.base import Model, Tracked
+from models.places import Community, Compound, Grid, Street
+
+
+class Organisation(Tracked, Model):
+    """A node of the organisation tree; ``path`` is its materialised path "/1/5/12/"."""
+
+    __tablename__ = "organisation"
+    __table_args__ = (UniqueConstraint("parent_id", "name", name="uq_organisation_parent_name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), info=field(_l("Name")))
+    type: Mapped[str] = mapped_column(
+        String(40), index=True, info=field(_l("Organisation type"), dict_type="org_type"))
+    parent_id: Mapped[Optional[int]] = mapped_column(ForeignKey("organisation.id"), index=True)
+    parent = relationship("Organisation", remote_side=[id],
+                          backref=backref("children", order_by="Organisation.name"),
+                          info=field(_l("Parent organisation")))
+    path: Mapped[Optional[str]] = mapped_column(String(400), index=True)
+    street_id: Mapped[Optional[int]] = mapped_column(ForeignKey("street.id"), index=True)
+    street: Mapped[Optional[Street]] = relationship(info=field(_l("Street")))
+    community_id: Mapped[Optional[int]] = mapped_column(ForeignKey("community.id"), index=True)
+    community: Mapped[Optional[Community]] = relationship(
+        info=field(_l("Community"), _l("Empty for organisations of the street level")))
+    grid_id: Mapped[Optional[int]] = mapped_column(ForeignKey("grid.id"), index=True)
+    grid: Mapped[Optional[Grid]] = relationship(info=field(_l("Grid")))
+    compound_id: Mapped[Optional[int]] = mapped_column(ForeignKey("compound.id"), index=True)
+    compound: Mapped[Optional[Compound]] = relationship(
+        info=field(_l("Compound"), _l("Only for organisations of one compound")))
+    contact: Mapped[Optional[str]] = mapped_column(String(50), info=field(_l("Contact person")))
+    phone: Mapped[Optional[str]] = mapped_column(String(40), info=field(_l("Phone")))
+    address: Mapped[Optional[str]] = mapped_column(String(200), info=field(_l("Address")))
+    members: Mapped[Optional[int]] = mapped_column(Integer, info=field(_l("Members")))
+    notes: Mapped[Optional[str]] = mapped_column(Text, info=field(_l("Notes")))
+
+    class Admin(AdminBase):
+        label = _l("Organisation")
+        label_plural = _l("Organisations")
+        menu = "orgs"
+        icon = "fa-sitemap"
+        list_columns = ["name", "type", "parent", "community", "compound", "contact", "phone"]
+        search_columns = ["name", "type", "parent", "community", "grid", "compound"]
+        form_columns = ["parent", "name", "type", "street", "community", "grid", "compound",
+                        "contact", "phone", "address", "members", "notes"]
+        order = ("path", "asc")
+        scope = Scope(street="street_id", community="community_id", grid="grid_id")
+        related = ["children", "positions"]
+        actions = EXPORT
+
+    def validate(self, check) -> None:
+        # Place: a compound implies its grid and community, a grid its community,
+        # a community its street; what is given must agree.
+        if self.compound is not None:
+            if self.community is not None and self.compound.community_id != self.community.id:
+                check.error("compound", _l("This compound belongs to another community."))
+            if self.grid is None and self.compound.grid is not None:
+                self.grid = self.compound.grid
+            self.community = self.community or self.compound.community
+        if self.grid is not None:
+            if self.community is not None and self.grid.community_id != self.community.id:
+                check.error("grid", _l("This grid belongs to another community."))
+            self.community = self.community or self.grid.community
+        if self.community is not None:
+            if self.street is not None and self.community.street_id != self.street.id:
+                check.error("community", _l("This community belongs to another street."))
+            self.street = self.street or self.community.street
+        # Tree: no cycles; a child sits in its parent's place.
+        node, seen = self.parent, set()
+        while node is not None:
+            if node is self or (self.id is not None and node.id == self.id):
+                check.error("parent", _l("An organisation cannot be placed under itself or its own sub-organisation."))
+                break
+            if id(node) in seen:
+                break
+            seen.add(id(node))
+            node = node.parent
+        parent = self.parent
+        if parent is not None and parent.community_id is not None and self.community is not None \
+                and parent.community_id != self.community.id:
+            check.error("parent", _l("The parent organisation belongs to another community."))
+
+    def before_save(self, session) -> None:
+        """Keep the materialised paths of this node and its subtree in step."""
+        old = self.path
+        if self.id is None:
+            session.add(self)
+            session.flush()
+        new = (self.parent.path if self.parent is not None and self.parent.path else "/") + f"{self.id}/"
+        if old != new:
+            self.path = new
+            if old:
+                session.execute(
+                    update(Organisation)
+                    .where(Organisation.path.like(old + "%"), Organisation.id != self.id)
+                    .values(path=literal(new, String).concat(
+                        func.substr(Organisation.path, len(old) + 1)))
+                    .execution_options(synchronize_session=False))
+
+
+class Position(Tracked, Model):
+    """职务: a person (or user) holding a title in an organisation (书记, 委员, 组长…)."""
+
+    __tablename__ = "position"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"),
+                                                 index=True)
+    organisation: Mapped[Organisation] = relationship(
+        backref=backref("positions", cascade="all, delete-orphan", passive_deletes=True),
+        info=field(_l("Organisation")))
+    community_id: Mapped[Optional[int]] = mapped_column(ForeignKey("community.id"), index=True)
+    community: Mapped[Optional[Community]] = relationship(info=field(_l("Community")))
+    street_id: Mapped[Optional[int]] = mapped_column(ForeignKey("street.id"), index=True)
+    street: Mapped[Optional[Street]] = relationship(info=field(_l("Street")))
+    grid_id: Mapped[Optional[int]] = mapped_column(ForeignKey("grid.id"), index=True)
+    grid: Mapped[Optional[Grid]] = relationship(info=field(_l("Grid")))
+    title: Mapped[str] = mapped_column(String(40), info=field(_l("Title"), dict_type="position_title"))
+    holder_name: Mapped[str] = mapped_column(String(50), info=field(_l("Holder")))
+    user_id: Mapped[Optional[int]] = mapped_column(ForeignKey("ab_user.id", ondelete="SET NULL"))
+    user = relationship("AppUser", foreign_keys=[user_id],
+                        info=field(_l("User account"), _l("When the holder signs in to the platform")))
+    phone: Mapped[Optional[str]] = mapped_column(String(40), info=field(_l("Phone")))
+    since: Mapped[Optional[datetime.date]] = mapped_column(Date, info=field(_l("Since")))
+    until: Mapped[Optional[datetime.date]] = mapped_column(Date, info=field(_l("Until")))
+
+    __display__ = "holder_name"
+
+    class Admin(AdminBase):
+        label = _l("Position")
+        label_plural = _l("Positions")
+        menu = "orgs"
+        icon = "fa-id-badge"
+        list_columns = ["holder_name", "title", "organisation", "organisation.parent", "phone", "since"]
+        search_columns = ["holder_name", "title", "organisation", "community"]
+        form_columns = ["organisation", "title", "holder_name", "user", "phone", "since", "until"]
+        order = ("organisation", "asc")
+        scope = Scope(street="street_id", community="community_id", grid="grid_id")
+        derive = {"community": "organisation.community", "street": "organisation.street",
+                  "grid": "organisation.grid"}
+        actions = EXPORT
+
+    def validate(self, check) -> None:
+        if self.since and self.until and self.until < self.since:
+            check.error("until", _l("The end date is before the start date."))

@@ -1,0 +1,1 @@
+"""Reference data (base) and the demo of 文化路社区 (demo)."""
