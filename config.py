@@ -48,8 +48,10 @@ class Config:
 
     # Flask-AppBuilder
     AUTH_TYPE = AUTH_DB
-    AUTH_ROLE_ADMIN = "Admin"
-    AUTH_ROLE_PUBLIC = "Public"
+    # FAB's built-in roles: the all-permissions role is bound to no demo user (三员:
+    # nobody holds everything); the public role (visitors not signed in) holds nothing.
+    AUTH_ROLE_ADMIN = "框架管理员"
+    AUTH_ROLE_PUBLIC = "未登录访客"
     AUTH_USER_REGISTRATION = False
     FAB_UPDATE_PERMS = False  # permissions are written by `flask roles sync`
     FAB_CREATE_DB = False  # the schema belongs to the migrations

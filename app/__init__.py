@@ -45,6 +45,7 @@ def create_app(config: type | dict | None = None, **overrides) -> Flask:
         from app import security  # noqa: F401
 
         appbuilder = extensions.init_extensions(app)
+        security.install_permission_labels()
         registry.register_all(appbuilder)
         _install_csrf(app)
         _install_jinja(app)

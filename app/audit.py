@@ -49,7 +49,7 @@ def _username():
             return user.username if user is not None and user.is_authenticated else None
         except Exception:
             return None
-    return "cli"
+    return None  # the command line (seed, roles sync): shown as "system"
 
 
 @event.listens_for(Session, "after_flush")

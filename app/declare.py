@@ -18,18 +18,23 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 
 
-def field(label, description=None, *, dict_type: str | None = None, **extra: Any) -> dict:
+def field(label, description=None, *, dict_type: str | None = None, choices=None,
+          **extra: Any) -> dict:
     """The ``info`` of a column or relationship.
 
     :param label: lazy msgid shown as the field's label
     :param description: lazy msgid shown under the field in forms
     :param dict_type: the 字典 type whose enabled codes are this column's values
+    :param choices: fixed values of a column that admins do not edit: a dict
+        {code: lazy label}, or a callable returning one
     """
     info = {"label": label}
     if description is not None:
         info["description"] = description
     if dict_type is not None:
         info["dict_type"] = dict_type
+    if choices is not None:
+        info["choices"] = choices
     info.update(extra)
     return info
 
@@ -102,3 +107,8 @@ class Admin:
 
 
 EXPORT = {"export": _l("Export")}
+
+
+def choices_of(info: dict) -> dict:
+    found = info.get("choices")
+    return found() if callable(found) else (found or {})

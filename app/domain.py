@@ -178,8 +178,9 @@ def _parents_in_scope(item, check: Check) -> None:
     user = scope.acting_user()
     if user is None:
         return
+    derived = set(getattr(admin_of(type(item)), "derive", None) or {})
     for rel in sa_inspect(type(item)).relationships:
-        if rel.direction.name == "ONETOMANY":
+        if rel.direction.name == "ONETOMANY" or rel.key in derived:
             continue
         if scope.spec_of(rel.mapper.class_) is None or not _changed(item, rel.key):
             continue

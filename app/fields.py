@@ -92,6 +92,26 @@ class AjaxSelectMultipleField(AjaxSelectField):
         return [(obj.id, str(obj)) for obj in (self.data or [])]
 
 
+class ChoiceSelectField(SelectField):
+    """A column with fixed values declared in code (``field(choices=...)``)."""
+
+    def __init__(self, label=None, validators=None, *, info=None, **kwargs):
+        kwargs.setdefault("validate_choice", False)
+        super().__init__(label, validators, choices=[], **kwargs)
+        self.info = info or {}
+
+    def iter_choices(self):
+        from app.declare import choices_of
+
+        yield ("", str(_l("Please choose")), not self.data, {})
+        for code, label in choices_of(self.info).items():
+            yield (code, str(label), code == self.data, {})
+
+    def process_formdata(self, valuelist):
+        if valuelist:
+            self.data = valuelist[0] or None
+
+
 class DictSelectField(SelectField):
     """A column whose values are the enabled codes of one 字典 type."""
 

@@ -171,6 +171,7 @@ def sync(appbuilder, *, echo=print) -> dict:
     sm = appbuilder.sm
     BaseSecurityManager.create_db(sm)  # FAB's Admin and Public roles
     appbuilder.add_permissions(update_perms=True)
+    sm.security_cleanup(appbuilder.baseviews, appbuilder.menu)  # permissions of renamed or removed views
     report = {}
     for name in ROLES:
         role = sm.find_role(name) or sm.add_role(name)

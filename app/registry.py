@@ -22,6 +22,7 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import ColumnProperty, RelationshipProperty
 
 from app import crud, fields
+from app.declare import choices_of
 from app.filters import FilterConverter
 from app.interface import Interface
 from app.menu import CATEGORIES
@@ -80,7 +81,8 @@ class EntityInterface(Interface):
 
     def is_dict(self, col_name: str) -> bool:
         column = self.list_columns.get(col_name)
-        return column is not None and bool(column.info.get("dict_type"))
+        return column is not None and (bool(column.info.get("dict_type"))
+                                       or column.info.get("choices") is not None)
 
     def is_tree_relation(self, col_name: str) -> bool:
         prop = self.list_properties.get(col_name)
@@ -122,6 +124,8 @@ def label(model, path: str):
     found = info_of(model, path).get("label")
     if found is not None:
         return found
+    if path == "id":
+        return _l("Record id")
     return re.sub(r"[_.]", " ", path).strip().capitalize()
 
 
@@ -145,6 +149,10 @@ def _is_sortable(model, path: str) -> bool:
     if isinstance(prop, ColumnProperty):
         return True
     return isinstance(prop, RelationshipProperty) and not prop.uselist
+
+
+def _choice_formatter(info):
+    return lambda code: str(choices_of(info).get(code, code if code is not None else ""))
 
 
 def _dict_formatter(dict_type):
@@ -183,6 +191,9 @@ def form_extra_fields(model, columns: list[str], search: bool = False) -> dict:
         info = info_of(model, name)
         if isinstance(prop, RelationshipProperty):
             result[name] = _picker(model, name, info, required=not search and _required_relation(model, name))
+        elif isinstance(prop, ColumnProperty) and info.get("choices") is not None:
+            result[name] = fields.ChoiceSelectField(info.get("label", name), [Optional()],
+                                                    info=info, description=info.get("description", ""))
         elif isinstance(prop, ColumnProperty) and info.get("dict_type"):
             column = prop.columns[0]
             required = not search and not column.nullable and column.default is None
@@ -199,8 +210,9 @@ def _view_attrs(model) -> dict:
     admin = model.Admin
     list_columns = list(admin.list_columns or _default_columns(model))
     form_columns = list(admin.form_columns or _default_columns(model))
-    show_columns = list(admin.show_columns or form_columns) + ["created_at", "created_by",
-                                                               "updated_at", "updated_by"]
+    show_columns = list(admin.show_columns or form_columns)
+    if hasattr(model, "created_by_id"):
+        show_columns += ["created_at", "created_by", "updated_at", "updated_by"]
     search_columns = list(admin.search_columns or [c for c in list_columns if "." not in c])
     all_columns = set(list_columns) | set(form_columns) | set(show_columns) | set(search_columns)
     labels = {c: label(model, c) for c in all_columns}
@@ -208,6 +220,12 @@ def _view_attrs(model) -> dict:
                     if info_of(model, c).get("description") is not None}
     formatters, dict_columns = {}, {}
     for c in all_columns:
+        if info_of(model, c).get("format") is not None:
+            formatters[c] = info_of(model, c)["format"]
+            continue
+        if info_of(model, c).get("choices") is not None:
+            formatters[c] = _choice_formatter(info_of(model, c))
+            continue
         dict_type = info_of(model, c).get("dict_type")
         if dict_type and dict_type != "__types__":
             formatters[c] = _dict_formatter(dict_type)

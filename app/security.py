@@ -7,13 +7,16 @@ then answers every check from that set.
 """
 from __future__ import annotations
 
-from flask import g, has_request_context, jsonify, request
+from flask import g, has_request_context, jsonify, redirect, request
 from flask_appbuilder import expose
 from flask_appbuilder.security.decorators import has_access, permission_name
 from flask_appbuilder.security.sqla.manager import SecurityManager as FabSecurityManager
 from flask_appbuilder.security.sqla.models import (Group, Permission, PermissionView, ViewMenu,
                                                    assoc_permissionview_role)
-from flask_appbuilder.security.views import UserDBModelView
+from flask_appbuilder.actions import action
+from flask_appbuilder.security.views import (PermissionModelView, PermissionViewModelView,
+                                             RoleModelView, UserDBModelView, UserGroupModelView,
+                                             ViewMenuModelView)
 from flask_babel import gettext, lazy_gettext as _l
 from markupsafe import Markup, escape
 from sqlalchemy import or_, select
@@ -23,6 +26,73 @@ from wtforms.validators import ValidationError
 
 from app import scope as scope_mod
 from models.users import AppUser, load_node, node_key, node_label, scope_problem
+
+
+# ----------------------------------------------------------------------------- labels
+
+#: FAB's own permission and view names, as the security admin reads them
+_PERMISSION_LABELS = {
+    "can_read": _l("Read"), "can_write": _l("Write"), "can_export": _l("Export"),
+    "menu_access": _l("Menu"), "can_list": _l("List"), "can_show": _l("Show"),
+    "can_add": _l("Add"), "can_edit": _l("Edit"), "can_delete": _l("Delete"),
+    "can_get": _l("Read"), "can_info": _l("Read"), "can_post": _l("Add"), "can_put": _l("Edit"),
+    "can_userinfo": _l("Own user information"), "userinfoedit": _l("Edit own information"),
+    "can_this_form_get": _l("Open the form"), "can_this_form_post": _l("Submit the form"),
+    "can_chart": _l("Chart"), "can_download": _l("Download"),
+    "resetpasswords": _l("Reset passwords"), "resetmypassword": _l("Change own password"),
+    "can_action": _l("Action"), "can_related": _l("Read"), "copyrole": _l("Copy Role"),
+}
+_VIEW_LABELS = {
+    "UserDBModelView": _l("Users"), "RoleModelView": _l("Roles"), "UserGroupModelView": _l("Groups"),
+    "PermissionModelView": _l("Base Permissions"), "ViewMenuModelView": _l("Views/Menus"),
+    "PermissionViewModelView": _l("Permission on Views/Menus"),
+    "UserStatsChartView": _l("User's Statistics"), "ResetMyPasswordView": _l("Change own password"),
+    "ResetPasswordView": _l("Reset passwords"), "UserInfoEditView": _l("Edit own information"),
+    "OpenApi": _l("API description (OpenAPI)"), "SwaggerView": _l("API documentation (Swagger)"),
+    "MenuApi": _l("Menu API"), "Security": _l("Security"), "List Users": _l("List Users"),
+    "AuthDBView": _l("Sign In"), "HomeView": _l("Home"), "LocaleView": _l("Language"),
+    "SecurityApi": _l("Sign-in API"), "UtilView": _l("Back"),
+    "List Roles": _l("List Roles"), "List Groups": _l("List Groups"),
+    "User's Statistics": _l("User's Statistics"), "Base Permissions": _l("Base Permissions"),
+    "Views/Menus": _l("Views/Menus"), "Permission on Views/Menus": _l("Permission on Views/Menus"),
+}
+
+
+def permission_label(name: str) -> str:
+    label = _PERMISSION_LABELS.get(name)
+    return str(label) if label is not None else name.replace("can_", "").replace("_", " ")
+
+
+def view_label(name: str) -> str:
+    """Entities by their label, menu items as "<plural> (menu)", categories by theirs."""
+    from app.menu import CATEGORIES
+    from app.registry import entities, menu_name
+
+    if name in _VIEW_LABELS:
+        return str(_VIEW_LABELS[name])
+    if name in CATEGORIES:
+        return gettext("%(name)s (menu group)", name=CATEGORIES[name][0])
+    for model in entities():
+        if name == model.__name__:
+            return str(model.Admin.title(model))
+        if name == menu_name(model):
+            return gettext("%(name)s (menu)", name=model.Admin.plural(model))
+    return name
+
+
+def _permission_view_repr(self) -> str:
+    return gettext("%(permission)s · %(view)s", permission=permission_label(self.permission.name),
+                   view=view_label(self.view_menu.name))
+
+
+def install_permission_labels() -> None:
+    """Role and permission pages show permissions in the user's language."""
+    from flask_appbuilder.security.sqla.models import Permission as P, PermissionView as PV, \
+        ViewMenu as VM
+
+    PV.__repr__ = PV.__str__ = _permission_view_repr
+    P.__repr__ = P.__str__ = lambda self: permission_label(self.name)
+    VM.__repr__ = VM.__str__ = lambda self: view_label(self.name)
 
 
 # ----------------------------------------------------------------------------- user form
@@ -63,7 +133,9 @@ class ScopeNodeField(Field):
 
 
 class UserView(UserDBModelView):
-    """FAB's user view with the user's data scope."""
+    """FAB's user view with the user's data scope (same permission name as FAB's)."""
+
+    class_permission_name = "UserDBModelView"
 
     _scope_fields = {
         "scope_kind": SelectField(_l("Scope kind"), choices=[(k, v) for k, v in scope_mod.KINDS.items()],
@@ -79,7 +151,14 @@ class UserView(UserDBModelView):
     list_columns = ["first_name", "last_name", "username", "email", "active", "roles", "scope_text"]
     show_columns = ["first_name", "last_name", "username", "active", "email", "roles", "groups",
                     "scope_text", "last_login", "login_count", "created_on", "changed_on"]
-    label_columns = {"scope_text": _l("Data scope"), "scope_kind": _l("Scope kind"),
+    description_columns = {
+        **UserDBModelView.description_columns,
+        "username": _l("The name the user signs in with"),
+        "email": _l("The user's e-mail address; each account needs its own"),
+        "roles": _l("The roles decide what the user may do"),
+        "groups": _l("A group gives its roles to all its members"),
+    }
+    label_columns = {**UserDBModelView.label_columns, "scope_text": _l("Data scope"), "scope_kind": _l("Scope kind"),
                      "scope_node": _l("Scope node")}
 
     def prefill_form(self, form, pk):
@@ -125,11 +204,56 @@ class UserView(UserDBModelView):
         return jsonify(count=len(results), result=results)
 
 
+class RoleView(RoleModelView):
+    """FAB's role view with every column labelled, and copies named in Chinese."""
+
+    class_permission_name = "RoleModelView"
+    label_columns = {**RoleModelView.label_columns, "user": _l("Users"), "groups": _l("Groups")}
+
+    @action("copyrole", _l("Copy Role"), _l("Copy the selected roles?"), icon="fa-copy", single=False)
+    def copy_role(self, items):
+        self.update_redirect()
+        for item in items:
+            copy = item.__class__()
+            copy.name = gettext("%(name)s (copy)", name=item.name)
+            copy.permissions = list(item.permissions)
+            self.datamodel.add(copy)
+        return redirect(self.get_redirect())
+
+
+class PermissionView_(PermissionModelView):
+    class_permission_name = "PermissionModelView"
+    list_columns = ["name"]
+    formatters_columns = {"name": permission_label}
+
+
+class ViewMenuView(ViewMenuModelView):
+    class_permission_name = "ViewMenuModelView"
+    list_columns = ["name"]
+    formatters_columns = {"name": view_label}
+
+
+class PermissionViewView(PermissionViewModelView):
+    class_permission_name = "PermissionViewModelView"
+    label_columns = {**PermissionViewModelView.label_columns, "role": _l("Roles")}
+
+
+class GroupView(UserGroupModelView):
+    class_permission_name = "UserGroupModelView"
+    label_columns = {"name": _l("Name"), "label": _l("Label"), "description": _l("Description"),
+                     "users": _l("Users"), "roles": _l("Roles")}
+
+
 # ----------------------------------------------------------------------------- manager
 
 class SecurityManager(FabSecurityManager):
     user_model = AppUser
     userdbmodelview = UserView
+    rolemodelview = RoleView
+    groupmodelview = GroupView
+    permissionmodelview = PermissionView_
+    viewmenumodelview = ViewMenuView
+    permissionviewmodelview = PermissionViewView
 
     def load_user(self, pk):
         try:

@@ -395,7 +395,5 @@ class Station(Tracked, Model):
     def linkage_text(self) -> str:
         from flask_babel import gettext
 
-        parts = []
-        for label, org in self.linkage():
-            parts.append(f"{label}:{org}" if org else f"{label}:{gettext('not set up yet')}")
-        return ";".join(parts)
+        missing = gettext("not set up yet")
+        return ";".join(f"{label}:{org or missing}" for label, org in self.linkage())

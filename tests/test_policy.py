@@ -1,0 +1,78 @@
+"""Roles as data: the live permissions are exactly the policy table."""
+from __future__ import annotations
+
+import pytest
+
+from app import policy
+
+
+def test_live_permissions_equal_the_policy_table(app, ctx):
+    sm = app.appbuilder.sm
+    for role in policy.ROLES:
+        assert policy.live_permissions(role, sm) == policy.expected_permissions(role, sm), role
+
+
+def test_sync_is_idempotent(app, ctx):
+    report = policy.sync(app.appbuilder, echo=lambda *_: None)
+    assert all(added == 0 and removed == 0 for added, removed in report.values()), report
+
+
+def test_sync_repairs_a_tampered_role(app, ctx):
+    sm = app.appbuilder.sm
+    role = sm.find_role("网格员")
+    role.permissions.append(sm.find_permission_view_menu("can_write", "Compound"))
+    sm.session.commit()
+    report = policy.sync(app.appbuilder, echo=lambda *_: None)
+    assert report["网格员"] == (0, 1)
+    assert policy.live_permissions("网格员", sm) == policy.expected_permissions("网格员", sm)
+
+
+def test_admins_can_still_create_their_own_roles(app, ctx):
+    sm = app.appbuilder.sm
+    custom = sm.add_role("我的自定义角色", [sm.find_permission_view_menu("can_read", "Compound")])
+    policy.sync(app.appbuilder, echo=lambda *_: None)
+    assert {(p.permission.name, p.view_menu.name) for p in sm.find_role("我的自定义角色").permissions} \
+        == {("can_read", "Compound")}
+    assert custom is not None
+
+
+def test_no_demo_user_holds_the_framework_admin_role(app, ctx):
+    from models.users import AppUser
+    from app.extensions import db
+
+    for user in db.session.query(AppUser).all():
+        assert app.config["AUTH_ROLE_ADMIN"] not in [r.name for r in user.roles], user.username
+
+
+@pytest.mark.parametrize("username,url,allowed", [
+    ("sysadmin", "/dict-item/list/", True),
+    ("sysadmin", "/users/list/", False),          # manages no users
+    ("sysadmin", "/compound/list/", False),       # no business data
+    ("secadmin", "/users/list/", True),
+    ("secadmin", "/roles/list/", True),
+    ("secadmin", "/compound/list/", False),       # manages users, sees no business data
+    ("secadmin", "/audit-log/list/", False),
+    ("auditor", "/audit-log/list/", True),
+    ("auditor", "/users/list/", False),
+    ("auditor", "/compound/list/", False),
+    ("street", "/compound/list/", True),
+    ("leader", "/compound/list/", True),
+    ("leader", "/compound/add", False),           # read-only
+    ("grid1", "/building/add", True),
+    ("grid1", "/compound/add", False),
+    ("volunteer", "/organisation/list/", False),
+])
+def test_three_admins_and_roles(as_user, username, url, allowed):
+    status = as_user(username).get(url).status_code
+    assert (status == 200) is allowed, (username, url, status)
+
+
+def test_menu_shows_only_what_the_role_may_read(as_user):
+    html = as_user("volunteer").get("/").get_data(as_text=True)
+    assert "/compound/list/" in html and "/station/list/" in html
+    assert "/organisation/list/" not in html and "/users/list/" not in html
+
+
+def test_named_action_permission(as_user):
+    assert as_user("worker").get("/compound/export/").status_code == 200
+    assert as_user("leader").get("/compound/export/").status_code == 403  # reads, may not export
