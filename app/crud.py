@@ -10,7 +10,7 @@ import io
 import logging
 from datetime import date, datetime
 
-from flask import abort, current_app, flash, g, request, send_file
+from flask import abort, current_app, flash, g, redirect, request, send_file, url_for
 from flask_appbuilder import ModelRestApi, ModelView, expose
 from flask_appbuilder.api import safe
 from flask_appbuilder.security.decorators import has_access, permission_name, protect
@@ -99,6 +99,21 @@ class EntityView(ModelView):
     #: ids of the columns whose values are 字典 codes: {column path: dict type}
     dict_columns: dict = {}
 
+    def post_add_redirect(self):
+        """After adding, the list of the entity (where the new row can be found)."""
+        return redirect(url_for(".list"))
+
+    def render_template(self, template, **kwargs):
+        kwargs.setdefault("view", self)
+        return super().render_template(template, **kwargs)
+
+    def quick_search_hint(self) -> str:
+        columns = getattr(self.datamodel, "quick_search_columns", ())
+        if not columns:
+            return ""
+        return gettext("Search by %(fields)s",
+                       fields="、".join(str(self.label_columns.get(c, c)) for c in columns))
+
     # ---------------------------------------------------------------- listing
     def _page_size(self, requested):
         cap = current_app.config.get("MAX_PAGE_SIZE", 100)
@@ -116,6 +131,11 @@ class EntityView(ModelView):
         if order_column and order_column not in self.order_columns:
             order_column, order_direction = "", ""
         joined_filters = filters.get_joined_filters(self._base_filters)
+        text = (request.args.get("q") or "").strip() if kwargs.pop("quick_search", False) else ""
+        if text:
+            from app.filters import FilterQuickSearch
+
+            joined_filters.add_filter("id", FilterQuickSearch, text)
         count, items = self.datamodel.query(
             joined_filters, order_column, order_direction, page=page, page_size=page_size,
             select_columns=self.list_columns)
@@ -136,7 +156,7 @@ class EntityView(ModelView):
         get_filter_args(self._filters)
         widgets = self._get_list_widget(
             filters=self._filters, order_column=order_column, order_direction=order_direction,
-            page=page, page_size=page_size, **kwargs)
+            page=page, page_size=page_size, quick_search=True, **kwargs)
         form = self.search_form.refresh()
         self.update_redirect()
         return self._get_search_widget(form=form, widgets=widgets)
@@ -192,8 +212,23 @@ class EntityView(ModelView):
             else:
                 flash(gettext("Nothing was saved. Please correct the marked fields."), "danger")
         else:
+            self._prefill_scope(form)
             self.update_redirect()
         return self._get_add_widget(form=form, exclude_cols=exclude_cols)
+
+    def _prefill_scope(self, form) -> None:
+        """A new row starts in the user's own street / community / grid."""
+        from models.places import Community, Grid, Street
+
+        user = scope.acting_user()
+        nodes = {Street: getattr(user, "scope_street", None),
+                 Community: getattr(user, "scope_community", None),
+                 Grid: getattr(user, "scope_grid", None)}
+        for field in form:
+            model = getattr(field, "model", None)
+            if model in nodes and nodes[model] is not None and field.data is None \
+                    and not getattr(field, "multiple", False):
+                field.data = nodes[model]
 
     def _edit(self, pk):
         get_filter_args(self._filters, disallow_if_not_in_search=False)
@@ -254,6 +289,11 @@ class EntityView(ModelView):
 
         get_filter_args(self._filters)
         filters = self._filters.get_joined_filters(self._base_filters)
+        text = (request.args.get("q") or "").strip()
+        if text:
+            from app.filters import FilterQuickSearch
+
+            filters.add_filter("id", FilterQuickSearch, text)
         columns = [c for c in self.list_columns]
         workbook = Workbook(write_only=True)
         sheet = workbook.create_sheet(title=str(self.admin.plural())[:31])

@@ -76,6 +76,9 @@ class Admin:
     search_columns: list[str] | None = None
     show_columns: list[str] | None = None
     form_columns: list[str] | None = None
+    #: text columns the list's quick search box looks in; None: the text columns
+    #: among search_columns
+    quick_search: list[str] | None = None
     #: default order: (column, "asc" | "desc")
     order: tuple[str, str] | None = None
     scope: Scope | None = None

@@ -64,6 +64,23 @@ class FilterInSubtree(fab.FilterRelation):
         return query.filter(_fk_column(self.model, self.column_name).in_(inner))
 
 
+class FilterQuickSearch(fab.BaseFilter):
+    """The quick search box: the text appears in any of the view's quick-search columns."""
+
+    name = _l("Search")
+    arg_name = "q"
+
+    def apply(self, query, value):
+        from sqlalchemy import or_
+
+        columns = getattr(self.datamodel, "quick_search_columns", ())
+        text = (value or "").strip()
+        if not text or not columns:
+            return query
+        like = f"%{text}%"
+        return query.filter(or_(*[getattr(self.model, c).ilike(like) for c in columns]))
+
+
 class FilterDictEqual(fab.FilterEqual):
     name = _l("Equal to")
 

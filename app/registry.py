@@ -129,6 +129,22 @@ def label(model, path: str):
     return re.sub(r"[_.]", " ", path).strip().capitalize()
 
 
+def quick_search_columns(model, search_columns) -> list[str]:
+    """The text columns the list's search box looks in."""
+    declared = getattr(model.Admin, "quick_search", None)
+    if declared is not None:
+        return list(declared)
+    result = []
+    for name in search_columns:
+        prop = _prop(model, name)
+        if isinstance(prop, ColumnProperty):
+            column = prop.columns[0]
+            if getattr(column.type, "length", None) and not column.info.get("dict_type") \
+                    and column.info.get("choices") is None:
+                result.append(name)
+    return result
+
+
 def _default_columns(model) -> list[str]:
     mapper = sa_inspect(model)
     fk_cols = {c.key for rel in mapper.relationships for c in rel.local_columns}
@@ -236,9 +252,11 @@ def _view_attrs(model) -> dict:
             formatters[c] = lambda code: str(DICT_TYPES.get(code, code))
     entity_label = admin.title(model)
     plural = admin.plural(model)
+    datamodel = EntityInterface(model)
+    datamodel.quick_search_columns = quick_search_columns(model, search_columns)
     attrs = {
         "__module__": model.__module__,
-        "datamodel": EntityInterface(model),
+        "datamodel": datamodel,
         "admin": admin,
         "class_permission_name": entity_name(model),
         "route_base": "/" + resource_name(model).replace("_", "-"),

@@ -128,7 +128,7 @@ def _isolated(request, app):
             if outer.is_active:
                 outer.rollback()
             connection.close()
-            db.session.configure(join_transaction_mode="conservative_savepoint")
+            db.session.configure(join_transaction_mode="conditional_savepoint")
 
 
 @pytest.fixture

@@ -1,0 +1,83 @@
+"""Browser lane: Debian's Chromium driven by Playwright against a live server.
+
+The server runs the real app (its own migrated and seeded SQLite file) in a thread.
+No browser is ever downloaded: Playwright launches /usr/bin/chromium (``apt-get
+install chromium``); without it these tests fail rather than skip.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import tempfile
+import threading
+
+import pytest
+from werkzeug.serving import make_server
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--disable-default-apps"]
+
+
+def pytest_collection_modifyitems(items):
+    here = os.path.dirname(__file__)
+    for item in items:
+        if str(item.fspath).startswith(here):
+            item.add_marker(pytest.mark.browser)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def live_server():
+    from tests.conftest import make_app
+
+    folder = tempfile.mkdtemp(prefix="hongse-browser-")
+    url = f"sqlite:///{os.path.join(folder, 'browser.db')}"
+    app = make_app(url, WTF_CSRF_ENABLED=True, SERVER_NAME=None)
+    with app.app_context():
+        from flask_migrate import upgrade
+
+        from app import policy
+        from app.extensions import MIGRATIONS_DIR, db
+        from seed import base, demo
+
+        upgrade(directory=MIGRATIONS_DIR)
+        base.load()
+        policy.sync(app.appbuilder, echo=lambda *_: None)
+        demo.load()
+        db.session.remove()
+    port = _free_port()
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{port}"
+    server.shutdown()
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    assert os.path.exists(CHROMIUM), (
+        f"{CHROMIUM} is missing: install Debian's Chromium (apt-get install chromium); "
+        "the browser lane does not download browsers")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        instance = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    page = context.new_page()
+    yield page
+    context.close()
