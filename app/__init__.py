@@ -38,7 +38,7 @@ def create_app(config: type | dict | None = None, **overrides) -> Flask:
         os.makedirs(os.path.dirname(app.config["SQLALCHEMY_DATABASE_URI"][len("sqlite:///"):]) or ".",
                     exist_ok=True)
 
-    from app import cli, extensions, registry
+    from app import cli, errors, extensions, registry
 
     with app.app_context():
         import models  # noqa: F401  (every model, before the security manager maps users)
@@ -50,6 +50,7 @@ def create_app(config: type | dict | None = None, **overrides) -> Flask:
         _install_csrf(app)
         _install_jinja(app)
         cli.register(app)
+        errors.register(app)
     return app
 
 

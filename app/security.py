@@ -249,6 +249,7 @@ class GroupView(UserGroupModelView):
 class SecurityManager(FabSecurityManager):
     user_model = AppUser
     userdbmodelview = UserView
+    userstatschartview = None  # FAB's chart loads Google Charts: not on an intranet
     rolemodelview = RoleView
     groupmodelview = GroupView
     permissionmodelview = PermissionView_

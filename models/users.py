@@ -18,6 +18,7 @@ class AppUser(User):
 
     __tablename__ = "ab_user"
     __table_args__ = {"extend_existing": True}
+    __display__ = "username"  # how the API names a user in nested objects
 
     scope_kind: Mapped[Optional[str]] = mapped_column(
         String(16), default=scope_mod.SELF, info=field(_l("Scope kind")))

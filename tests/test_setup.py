@@ -79,3 +79,23 @@ def test_pages_load_no_asset_from_another_origin(as_user):
     for url in ("/", "/compound/list/", "/compound/add", "/swagger/v1"):
         html = client.get(url).get_data(as_text=True)
         assert not re.search(r'(src|href)=["\']?(https?:)?//', html), url
+
+
+def test_error_pages_are_chinese(as_user):
+    client = as_user("volunteer")
+    forbidden = client.get("/organisation/list/")
+    assert forbidden.status_code == 403 and "没有权限" in forbidden.get_data(as_text=True)
+    missing = client.get("/compound/show/999999")
+    assert missing.status_code == 404 and "不存在" in missing.get_data(as_text=True)
+    api = client.get("/api/v1/nothing-here/")
+    assert api.status_code == 404 and "不存在" in api.json["message"]
+
+
+def test_csrf_failure_page_is_chinese(app, as_user):
+    client = as_user("worker")
+    app.config["WTF_CSRF_ENABLED"] = True
+    try:
+        response = client.post("/road/add", data={"name": "无令牌巷"})
+    finally:
+        app.config["WTF_CSRF_ENABLED"] = False
+    assert response.status_code == 400 and "过期" in response.get_data(as_text=True)
