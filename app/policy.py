@@ -11,6 +11,8 @@ auditor only reads the audit log.
 """
 from __future__ import annotations
 
+import logging
+
 from flask_babel import lazy_gettext as _l
 
 R, W = "read", "write"
@@ -169,9 +171,15 @@ def sync(appbuilder, *, echo=print) -> dict:
     from flask_appbuilder.security.manager import BaseSecurityManager
 
     sm = appbuilder.sm
-    BaseSecurityManager.create_db(sm)  # FAB's Admin and Public roles
-    appbuilder.add_permissions(update_perms=True)
-    sm.security_cleanup(appbuilder.baseviews, appbuilder.menu)  # permissions of renamed or removed views
+    fab_log = logging.getLogger("flask_appbuilder")
+    level = fab_log.level
+    fab_log.setLevel(logging.ERROR)  # FAB narrates every permission it creates or prunes
+    try:
+        BaseSecurityManager.create_db(sm)  # FAB's all-permissions and public roles
+        appbuilder.add_permissions(update_perms=True)
+        sm.security_cleanup(appbuilder.baseviews, appbuilder.menu)  # renamed or removed views
+    finally:
+        fab_log.setLevel(level)
     report = {}
     for name in ROLES:
         role = sm.find_role(name) or sm.add_role(name)
