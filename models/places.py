@@ -396,4 +396,5 @@ class Station(Tracked, Model):
         from flask_babel import gettext
 
         missing = gettext("not set up yet")
-        return ";".join(f"{label}:{org or missing}" for label, org in self.linkage())
+        return "\n".join(gettext("%(party)s: %(organisation)s", party=label, organisation=org or missing)
+                         for label, org in self.linkage())
