@@ -14,6 +14,7 @@ from flask_appbuilder.security.sqla.manager import SecurityManager as FabSecurit
 from flask_appbuilder.security.sqla.models import (Group, Permission, PermissionView, ViewMenu,
                                                    assoc_permissionview_role)
 from flask_appbuilder.actions import action
+from flask_appbuilder.fieldwidgets import Select2Widget
 from flask_appbuilder.security.views import (PermissionModelView, PermissionViewModelView,
                                              RoleModelView, UserDBModelView, UserGroupModelView,
                                              ViewMenuModelView)
@@ -139,17 +140,20 @@ class UserView(UserDBModelView):
 
     _scope_fields = {
         "scope_kind": SelectField(_l("Scope kind"), choices=[(k, v) for k, v in scope_mod.KINDS.items()],
-                                  default=scope_mod.SELF,
+                                  default=scope_mod.SELF, widget=Select2Widget(),
                                   description=_l("How far the user's data reaches from the scope node")),
         "scope_node": ScopeNodeField(_l("Scope node"), [_scope_fits],
                                      description=_l("The street, community or grid the user works in")),
     }
     add_form_extra_fields = {**UserDBModelView.add_form_extra_fields, **_scope_fields}
     edit_form_extra_fields = dict(_scope_fields)
-    add_columns = UserDBModelView.add_columns + ["scope_kind", "scope_node"]
-    edit_columns = UserDBModelView.edit_columns + ["scope_kind", "scope_node"]
-    list_columns = ["first_name", "last_name", "username", "email", "active", "roles", "scope_text"]
-    show_columns = ["first_name", "last_name", "username", "active", "email", "roles", "groups",
+    # Chinese names: surname first
+    add_columns = ["last_name", "first_name", "username", "active", "email", "roles", "groups",
+                   "password", "conf_password", "scope_kind", "scope_node"]
+    edit_columns = ["last_name", "first_name", "username", "active", "email", "roles", "groups",
+                    "scope_kind", "scope_node"]
+    list_columns = ["last_name", "first_name", "username", "email", "active", "roles", "scope_text"]
+    show_columns = ["last_name", "first_name", "username", "active", "email", "roles", "groups",
                     "scope_text", "last_login", "login_count", "created_on", "changed_on"]
     description_columns = {
         **UserDBModelView.description_columns,

@@ -149,7 +149,8 @@ def client(app):
 
 def login(client, username: str, password: str = PASSWORD):
     response = client.post("/login/", data={"username": username, "password": password})
-    assert response.status_code == 302, f"login of {username} failed"
+    assert response.status_code == 302 and "/login" not in response.headers["Location"], \
+        f"login of {username} failed"
     return client
 
 
