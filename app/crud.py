@@ -299,17 +299,9 @@ class EntityView(ModelView):
         sheet = workbook.create_sheet(title=str(self.admin.plural())[:31])
         sheet.append([str(self.label_columns.get(c, c)) for c in columns])
         order_column, order_direction = self.base_order or ("", "")
-        page, size = 0, current_app.config.get("MAX_PAGE_SIZE", 100)
-        while True:
-            _count, items = self.datamodel.query(filters, order_column, order_direction,
-                                                 page=page, page_size=size,
-                                                 select_columns=columns)
-            for row in self.datamodel.get_values(items, columns):
-                sheet.append([self._cell(c, row[c]) for c in columns])
-            if len(items) < size:
-                break
-            page += 1
-            self.datamodel.session.expunge_all()
+        rows = self.datamodel.iterate(filters, order_column, order_direction, select_columns=columns)
+        for row in self.datamodel.get_values(rows, columns):
+            sheet.append([self._cell(c, row[c]) for c in columns])
         buffer = io.BytesIO()
         workbook.save(buffer)
         buffer.seek(0)

@@ -121,6 +121,19 @@ class Interface(SQLAInterface):
         query = query.limit(page_size)
         return count, query.all()
 
+    def iterate(self, filters: Optional[Filters] = None, order_column: str = "",
+                order_direction: str = "", select_columns: Optional[list[str]] = None,
+                chunk: int = 500):
+        """Every matching row, streamed in chunks by one statement (exports)."""
+        query = self.session.query(self.obj)
+        if filters:
+            query = filters.apply_all(query)
+        query = self.apply_order(query, order_column, order_direction)
+        options = loader_options(self.obj, select_columns)
+        if options:
+            query = query.options(*options)
+        return query.yield_per(chunk)
+
     def get(self, id: Any, filters: Optional[Filters] = None,
             select_columns: Optional[list[str]] = None, outer_default_load: bool = False):
         pk = getattr(self.obj, self.get_pk_name())

@@ -83,11 +83,8 @@ def make_app(url: str, **overrides):
     return application
 
 
-@pytest.fixture(scope="session")
-def app(pytestconfig):
-    url = _db_url(pytestconfig)
-    _reset_database(url)
-    application = make_app(url)
+def prepare_database(application) -> None:
+    """Migrate an empty database and load the reference data and the demo."""
     with application.app_context():
         from flask_migrate import upgrade
 
@@ -100,6 +97,14 @@ def app(pytestconfig):
         policy.sync(application.appbuilder, echo=lambda *_: None)
         demo.load()
         db.session.remove()
+
+
+@pytest.fixture(scope="session")
+def app(pytestconfig):
+    url = _db_url(pytestconfig)
+    _reset_database(url)
+    application = make_app(url)
+    prepare_database(application)
     return application
 
 

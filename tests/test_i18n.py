@@ -132,17 +132,23 @@ def _usernames():
         {code for (code,) in db.session.query(DictItem.code).all()}
 
 
+def _english_on(client, urls, allowed) -> dict:
+    """{url: English words} for the pages among ``urls`` that show any."""
+    problems = {}
+    for url in urls:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        words = english_words(response.get_data(as_text=True), allowed)
+        if words:
+            problems[url] = sorted(words)
+    return problems
+
+
 def test_no_english_on_zh_pages(app, ctx, as_user):
     usernames = _usernames()
     problems = {}
     for username, urls in _pages(app).items():
-        client = as_user(username)
-        for url in urls:
-            response = client.get(url)
-            assert response.status_code == 200, (username, url)
-            words = english_words(response.get_data(as_text=True), usernames)
-            if words:
-                problems[url] = sorted(words)
+        problems.update(_english_on(as_user(username), urls, usernames))
     assert not problems, problems
 
 
@@ -160,12 +166,7 @@ def test_show_and_edit_pages_are_chinese(app, ctx, as_user):
         urls = [f"{view.route_base}/show/{first['id']}"]
         if not model.Admin.readonly:
             urls.append(f"{view.route_base}/edit/{first['id']}")
-        for url in urls:
-            response = client.get(url)
-            assert response.status_code == 200, (username, url)
-            words = english_words(response.get_data(as_text=True), usernames)
-            if words:
-                problems[url] = sorted(words)
+        problems.update(_english_on(client, urls, usernames))
     assert not problems, problems
 
 

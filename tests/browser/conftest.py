@@ -36,23 +36,12 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="session")
 def live_server():
-    from tests.conftest import make_app
+    from tests.conftest import make_app, prepare_database
 
     folder = tempfile.mkdtemp(prefix="hongse-browser-")
     url = f"sqlite:///{os.path.join(folder, 'browser.db')}"
     app = make_app(url, WTF_CSRF_ENABLED=True, SERVER_NAME=None)
-    with app.app_context():
-        from flask_migrate import upgrade
-
-        from app import policy
-        from app.extensions import MIGRATIONS_DIR, db
-        from seed import base, demo
-
-        upgrade(directory=MIGRATIONS_DIR)
-        base.load()
-        policy.sync(app.appbuilder, echo=lambda *_: None)
-        demo.load()
-        db.session.remove()
+    prepare_database(app)
     port = _free_port()
     server = make_server("127.0.0.1", port, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)

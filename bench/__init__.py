@@ -1,0 +1,1 @@
+"""Measurements (``make bench``). Timings live here, never in tests."""
