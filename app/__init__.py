@@ -38,7 +38,7 @@ def create_app(config: type | dict | None = None, **overrides) -> Flask:
         os.makedirs(os.path.dirname(app.config["SQLALCHEMY_DATABASE_URI"][len("sqlite:///"):]) or ".",
                     exist_ok=True)
 
-    from app import cli, errors, extensions, registry
+    from app import api, cli, errors, extensions, registry
 
     with app.app_context():
         import models  # noqa: F401  (every model, before the security manager maps users)
@@ -46,6 +46,8 @@ def create_app(config: type | dict | None = None, **overrides) -> Flask:
 
         appbuilder = extensions.init_extensions(app)
         security.install_permission_labels()
+        api.install()
+        api.install_jwt_messages(appbuilder.sm.jwt_manager)
         registry.register_all(appbuilder)
         _install_csrf(app)
         _install_jinja(app)

@@ -1,5 +1,6 @@
-"""Writes an AuditLog row for every insert, update and delete of a tracked entity,
-in the same transaction as the change itself."""
+"""Writes an AuditLog row for every insert, update and delete of a tracked entity and
+of the security records (accounts, roles, groups), in the same transaction as the
+change itself. Password hashes are never written: a changed password shows as masked."""
 from __future__ import annotations
 
 import datetime
@@ -10,7 +11,17 @@ from sqlalchemy.orm import Session
 
 from models.base import Tracked, current_user_id
 
-_SKIP = {"created_at", "updated_at", "created_by_id", "updated_by_id"}
+_SKIP = {"created_at", "updated_at", "created_by_id", "updated_by_id", "created_on", "changed_on",
+         "created_by_fk", "changed_by_fk", "last_login", "login_count", "fail_login_count"}
+_MASKED = {"password"}
+#: collections whose membership changes are audited (roles of a user, permissions of a role…)
+_COLLECTIONS = {"roles", "groups", "permissions", "users"}
+
+
+def _audited(obj) -> bool:
+    from flask_appbuilder.security.sqla.models import Group, Role, User
+
+    return isinstance(obj, (Tracked, User, Role, Group))
 
 
 def _plain(value):
@@ -37,6 +48,15 @@ def _changes(obj, action: str) -> str | None:
             new = hist.added[0] if hist.added else None
             if old != new:
                 result[attr.key] = [_plain(old), _plain(new)]
+        if attr.key in _MASKED and attr.key in result:
+            result[attr.key] = "******" if action == "insert" else ["******", "******"]
+    for rel in state.mapper.relationships:
+        if rel.key not in _COLLECTIONS or not rel.uselist:
+            continue
+        hist = state.attrs[rel.key].history
+        if hist.added or hist.deleted:
+            result[rel.key] = ["、".join(sorted(str(o) for o in hist.deleted)),
+                               "、".join(sorted(str(o) for o in hist.added))]
     return json.dumps(result, ensure_ascii=False) if result else None
 
 
@@ -62,7 +82,7 @@ def _record(session, flush_context):
     rows = []
     for action, objs in (("insert", session.new), ("update", session.dirty), ("delete", session.deleted)):
         for obj in objs:
-            if not isinstance(obj, Tracked):
+            if not _audited(obj):
                 continue
             changes = _changes(obj, action) if action != "delete" else None
             if action == "update" and changes is None:

@@ -86,8 +86,11 @@ class Admin:
     actions: dict = {}
     #: one-to-many relations shown as lists on the show page
     related: list[str] = []
-    #: columns computed from a parent: {"community": "compound.community"}
+    #: columns always computed from a parent: {"community": "compound.community"}
     derive: dict[str, str] = {}
+    #: columns taken from a parent only when left empty, in order:
+    #: [("grid", "compound.grid"), ("community", "grid.community"), ...]
+    fill: list[tuple[str, str]] = []
     #: labels of dotted list columns that should not just take the leaf's label
     labels: dict[str, Any] = {}
     #: whether a REST API is generated

@@ -13,7 +13,7 @@ from typing import Any, Iterable
 
 from flask_babel import gettext, lazy_gettext as _l
 from sqlalchemy import and_, func, inspect as sa_inspect, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm.attributes import get_history
 
 from app import scope
@@ -132,11 +132,33 @@ def _changed(item, name: str) -> bool:
 # ----------------------------------------------------------------------------- checks
 
 def _derive(item) -> None:
+    """``derive``: always taken from the parent; ``fill``: taken only when empty."""
     admin = admin_of(type(item))
     for name, path in (getattr(admin, "derive", None) or {}).items():
         source = path.split(".")[0]
         if getattr(item, source) is not None:
             setattr(item, name, _resolve(item, path))
+    for name, path in getattr(admin, "fill", None) or []:
+        if getattr(item, name) is None and _resolve(item, path) is not None:
+            setattr(item, name, _resolve(item, path))
+
+
+_INT_LIMITS = {"SmallInteger": 2**15 - 1, "Integer": 2**31 - 1, "BigInteger": 2**63 - 1}
+
+
+def _ranges(item, check: Check) -> None:
+    """Numbers the database can hold (a number too large answered 500 before)."""
+    import math
+
+    for column in sa_inspect(type(item)).columns:
+        value = getattr(item, column.key, None)
+        if value is None or isinstance(value, bool):
+            continue
+        limit = next((v for k, v in _INT_LIMITS.items() if type(column.type).__name__ == k), None)
+        if limit is not None and isinstance(value, int) and not -limit <= value <= limit:
+            check.error(column.key, _l("The number is out of range."))
+        elif isinstance(value, float) and (math.isnan(value) or math.isinf(value) or abs(value) > 1e15):
+            check.error(column.key, _l("The number is out of range."))
 
 
 def _required(item, check: Check) -> None:
@@ -204,17 +226,22 @@ def _unique(item, check: Check, session) -> None:
         values = [column_value(item, c) for c in columns]
         if any(v is PENDING for v in values):
             continue  # a parent written in this transaction: nothing to clash with
-        data_cols = [c for c in columns if not c.foreign_keys]
-        if not data_cols or any(v is None for v, c in zip(values, columns) if not c.foreign_keys):
-            continue
+        if any(v is None for v in values):
+            continue  # as in the database: NULL never equals anything
         if any(check.has(field_for_column(model, c.key)) for c in columns):
             continue
-        conditions = [(c.is_(None) if v is None else c == v) for c, v in zip(columns, values)]
+        data_cols = [c for c in columns if not c.foreign_keys]
+        conditions = [c == v for c, v in zip(columns, values)]
         if pk_value is not None:
             conditions.append(pk != pk_value)
         with session.no_autoflush:
             clash = session.execute(select(pk).where(and_(*conditions)).limit(1)).first()
         if clash is None:
+            continue
+        if not data_cols:  # e.g. one red station per compound
+            parent = field_for_column(model, columns[-1].key)
+            check.error(parent, _l("This %(parent)s already has a %(label)s.",
+                                   parent=label_of(model, parent), label=admin_of(model).title(model)))
             continue
         target = data_cols[-1]
         value = getattr(item, target.key)
@@ -236,6 +263,7 @@ def validate(item, session=None) -> None:
         _derive(item)
         _required(item, check)
         _lengths(item, check)
+        _ranges(item, check)
         _dict_codes(item, check)
         _parents_in_scope(item, check)
         if hasattr(item, "validate"):
@@ -249,15 +277,39 @@ def validate(item, session=None) -> None:
 
 # ----------------------------------------------------------------------------- writes
 
+def _only_this(item, session) -> None:
+    """A save writes one row: a related object given in a request is chosen, never
+    created (a nested object in an API body must not make a new 社区 or account)."""
+    from models.audit import AuditLog
+
+    strays = [o for o in session.new if o is not item and not isinstance(o, AuditLog)]
+    if strays:
+        raise ValidationFailed({NON_FIELD: [_l("Related records are chosen by id; they cannot be created here.")]})
+
+
+def _still_visible(item) -> None:
+    """The row a user writes must stay within the user's own scope."""
+    user = scope.acting_user()
+    if user is None or scope.visible(item, user):
+        return
+    spec = scope.spec_of(type(item))
+    field = next((field_for_column(type(item), getattr(spec, level)) for level in ("grid", "community", "street")
+                  if getattr(spec, level) and getattr(spec, level) != "id"), NON_FIELD)
+    raise ValidationFailed({field: [_l("After saving, this record would be outside your data scope. "
+                                       "Choose a place within your scope.")]})
+
+
 def save(item, *, commit: bool = True, session=None):
     """Validate and write ``item``; on any problem nothing is written."""
     session = session or db.session
     try:
         validate(item, session)
+        _only_this(item, session)
         session.add(item)
         if hasattr(item, "before_save"):
             item.before_save(session)
         session.flush()
+        _still_visible(item)
     except ValidationFailed:
         session.rollback()
         raise
@@ -265,15 +317,19 @@ def save(item, *, commit: bool = True, session=None):
         session.rollback()
         raise ValidationFailed({NON_FIELD: [_l(
             "The record conflicts with existing data (a duplicate or a missing link). Nothing was saved.")]}) from exc
+    except DBAPIError as exc:  # e.g. a value the database cannot store
+        session.rollback()
+        raise ValidationFailed({NON_FIELD: [_l("The database refused a value. Nothing was saved.")]}) from exc
     if commit:
         session.commit()
     return item
 
 
 def blockers(item, session=None) -> list[tuple[str, int]]:
-    """(label, count) of the rows that still depend on ``item`` and block its deletion."""
+    """(label, count) of the rows that still depend on ``item`` and block its deletion:
+    children by foreign key, and whatever the model itself names (``delete_blockers``)."""
     session = session or db.session
-    result = []
+    result = list(item.delete_blockers(session)) if hasattr(item, "delete_blockers") else []
     for rel in sa_inspect(type(item)).relationships:
         if rel.direction.name != "ONETOMANY" or "delete" in rel.cascade:
             continue

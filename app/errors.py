@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, current_app, jsonify, render_template, request
 from flask_babel import gettext
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -28,7 +28,9 @@ def _respond(code: int, message: str | None = None):
     if request.path.startswith("/api/"):
         return jsonify(message=message), code
     try:
-        return render_template("error.html", code=code, message=message), code
+        appbuilder = current_app.appbuilder
+        return render_template("error.html", code=code, message=message, appbuilder=appbuilder,
+                               base_template=appbuilder.base_template), code
     except Exception:  # the page itself failed (e.g. the database is down)
         log.exception("error page failed")
         return (f"<!DOCTYPE html><html lang='zh-CN'><meta charset='utf-8'><title>{code}</title>"

@@ -12,10 +12,9 @@ from sqlalchemy import inspect as sa_inspect, select, false
 
 
 def _int(value):
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
+    from app.api import bounded_int
+
+    return bounded_int(value, low=1)
 
 
 def _fk_column(model, relation_name):

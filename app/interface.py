@@ -16,10 +16,11 @@ from typing import Any, Optional
 from flask import current_app
 from flask_appbuilder.models.filters import Filters
 from flask_appbuilder.models.sqla.interface import SQLAInterface
-from sqlalchemy import asc, desc, inspect as sa_inspect
+from sqlalchemy import String, asc, cast, desc, func, inspect as sa_inspect, or_, select
 from sqlalchemy.orm import ColumnProperty, RelationshipProperty, aliased, joinedload, selectinload
 
-from app import domain
+from app import domain, scope
+from app.api import MAX_ID, bounded_int
 
 
 def display_column(model):
@@ -29,6 +30,24 @@ def display_column(model):
     if name and name in mapper.columns:
         return getattr(model, name)
     return mapper.primary_key[0]
+
+
+def display_loads(model) -> list[str]:
+    """Relations a row of ``model`` needs to name itself (``__display_loads__``)."""
+    return list(getattr(model, "__display_loads__", ()))
+
+
+def picker_condition(model, text: str):
+    """Rows of ``model`` a picker offers for ``text``: the model's own
+    ``picker_filter``, else its display column or code contains the text."""
+    like = f"%{text}%"
+    if hasattr(model, "picker_filter"):
+        return model.picker_filter(like)
+    conditions = [cast(display_column(model), String).ilike(like)]
+    code = sa_inspect(model).columns.get("code")
+    if code is not None:
+        conditions.append(code.ilike(like))
+    return or_(*conditions)
 
 
 def loader_options(model, paths) -> list:
@@ -51,6 +70,10 @@ def loader_options(model, paths) -> list:
             key += (part,)
             options[key] = option
             current = rel.mapper.class_
+            for extra in display_loads(current):  # what the related row's name needs
+                sub = sa_inspect(current).relationships[extra]
+                options[key + (extra,)] = getattr(option, "selectinload" if sub.uselist else "joinedload")(
+                    getattr(current, extra))
     # keep only the longest chains: their prefixes are loaded by them
     keys = sorted(options)
     return [options[k] for k in keys if not any(o != k and o[:len(k)] == k for o in keys)]
@@ -137,9 +160,8 @@ class Interface(SQLAInterface):
     def get(self, id: Any, filters: Optional[Filters] = None,
             select_columns: Optional[list[str]] = None, outer_default_load: bool = False):
         pk = getattr(self.obj, self.get_pk_name())
-        try:
-            id = int(id)
-        except (TypeError, ValueError):
+        id = bounded_int(id, low=1, high=MAX_ID)
+        if id is None:
             return None
         query = self.session.query(self.obj)
         if filters:
@@ -149,6 +171,22 @@ class Interface(SQLAInterface):
         if options:
             query = query.options(*options)
         return query.first()
+
+    def related_choices(self, relation: str, text: str = "", ids=None, page: int = 0, size: int = 20):
+        """(count, rows) a picker for ``relation`` offers: scoped, searched, paged."""
+        target = sa_inspect(self.obj).relationships[relation].mapper.class_
+        pk = sa_inspect(target).primary_key[0]
+        stmt = scope.apply(select(target), target)
+        if ids is not None:
+            stmt = stmt.where(pk.in_(ids))
+        text = (text or "").strip()
+        if text:
+            stmt = stmt.where(picker_condition(target, text))
+        count = self.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+        loads = [joinedload(getattr(target, name)) for name in display_loads(target)]
+        rows = self.session.scalars(stmt.options(*loads).order_by(display_column(target), pk)
+                                    .offset(page * size).limit(size)).unique().all()
+        return count, rows
 
     def get_related_interface(self, col_name: str):
         return self.__class__(self.get_related_model(col_name))

@@ -107,7 +107,7 @@ SELF_SERVICE = [
 API_DOCS = [("can_get", "OpenApi"), ("can_show", "SwaggerView")]
 #: FAB's security views, all of whose permissions the security admin holds
 SECURITY_VIEWS = ["UserDBModelView", "RoleModelView", "UserGroupModelView", "PermissionModelView",
-                  "ViewMenuModelView", "PermissionViewModelView"]
+                  "ViewMenuModelView", "PermissionViewModelView", "ResetPasswordView"]
 SECURITY_MENUS = ["Security", "List Users", "List Roles", "List Groups",
                   "Base Permissions", "Views/Menus", "Permission on Views/Menus"]
 

@@ -335,8 +335,13 @@ def _api_attrs(model) -> dict:
         "edit_columns": form_columns,
         "search_columns": search,
         "order_columns": [c for c in list_cols if "." not in c],
-        "label_columns": {c: label(model, c) for c in set(list_cols) | set(show_cols) | set(form_columns)
-                          if "." not in c or c.split(".")[1] != "id"},
+        "label_columns": {c: (_l("%(name)s (id)", name=label(model, c.split(".")[0]))
+                              if c.endswith(".id") else label(model, c))
+                          for c in set(list_cols) | set(show_cols) | set(form_columns)},
+        "list_title": view_attrs["list_title"],
+        "show_title": view_attrs["show_title"],
+        "add_title": view_attrs["add_title"],
+        "edit_title": view_attrs["edit_title"],
         "description_columns": view_attrs["description_columns"],
         "admin_relations": relations,
         "base_order": tuple(admin.order) if admin.order and "." not in admin.order[0] else None,

@@ -58,8 +58,10 @@ NOBODY = _Nobody()
 
 
 def spec_of(model):
+    """The entity's declared Scope (``Admin.scope``, or ``__scope__`` for tables that
+    are not registry entities, such as user accounts)."""
     admin = getattr(model, "Admin", None)
-    return getattr(admin, "scope", None)
+    return getattr(admin, "scope", None) or getattr(model, "__scope__", None)
 
 
 def criterion(model, user):

@@ -7,7 +7,8 @@ then answers every check from that set.
 """
 from __future__ import annotations
 
-from flask import g, has_request_context, jsonify, redirect, request
+from flask import current_app, g, has_request_context, jsonify, redirect, request
+from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder import expose
 from flask_appbuilder.security.decorators import has_access, permission_name
 from flask_appbuilder.security.sqla.manager import SecurityManager as FabSecurityManager
@@ -112,6 +113,21 @@ class ScopeNodeWidget:
             f'<option value=""></option>{option}</select>')
 
 
+class FilterReservedRoles(BaseFilter):
+    """Roles a security admin may give: not FAB's all-permissions role nor the public
+    role of visitors (三员: nobody holds everything)."""
+
+    name = "reserved"
+    arg_name = "reserved"
+
+    def apply(self, query, value):
+        reserved = [current_app.config["AUTH_ROLE_ADMIN"], current_app.config["AUTH_ROLE_PUBLIC"]]
+        return query.filter(self.model.name.notin_(reserved))
+
+
+_GRANTABLE_ROLES = {"roles": [["name", FilterReservedRoles, None]]}
+
+
 def _scope_fits(form, field):
     problem = scope_problem(form.scope_kind.data, field.data)
     if problem:
@@ -165,9 +181,23 @@ class UserView(UserDBModelView):
     label_columns = {**UserDBModelView.label_columns, "scope_text": _l("Data scope"), "scope_kind": _l("Scope kind"),
                      "scope_node": _l("Scope node")}
 
+    add_form_query_rel_fields = _GRANTABLE_ROLES
+    edit_form_query_rel_fields = _GRANTABLE_ROLES
+
     def prefill_form(self, form, pk):
         item = self.datamodel.get(pk)
         form.scope_node.data = item.scope_node if item is not None else None
+
+    def _check_roles(self, item):
+        """Reserved roles cannot be given; nobody changes their own roles."""
+        from sqlalchemy.orm.attributes import get_history
+
+        reserved = {current_app.config["AUTH_ROLE_ADMIN"], current_app.config["AUTH_ROLE_PUBLIC"]}
+        if any(role.name in reserved for role in item.roles):
+            raise ValueError(gettext("This role cannot be given to an account."))
+        if item.id is not None and item.id == getattr(g.user, "id", None) \
+                and get_history(item, "roles").has_changes():
+            raise ValueError(gettext("You cannot change your own roles; ask another security administrator."))
 
     def _apply_scope(self, item):
         form = getattr(g, "_user_form", None)
@@ -179,10 +209,12 @@ class UserView(UserDBModelView):
         g._user_form = form
 
     def pre_add(self, item):
+        self._check_roles(item)
         self._apply_scope(item)
         super().pre_add(item)
 
     def pre_update(self, item):
+        self._check_roles(item)
         self._apply_scope(item)
         super().pre_update(item)
 
@@ -244,6 +276,8 @@ class PermissionViewView(PermissionViewModelView):
 
 class GroupView(UserGroupModelView):
     class_permission_name = "UserGroupModelView"
+    add_form_query_rel_fields = _GRANTABLE_ROLES
+    edit_form_query_rel_fields = _GRANTABLE_ROLES
     label_columns = {"name": _l("Name"), "label": _l("Label"), "description": _l("Description"),
                      "users": _l("Users"), "roles": _l("Roles")}
 

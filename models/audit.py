@@ -15,10 +15,20 @@ from models.base import Model, now
 ACTIONS = {"insert": _l("Added"), "update": _l("Changed"), "delete": _l("Deleted")}
 
 
+#: security records, audited beside the entities
+SECURITY_RECORDS = {"AppUser": _l("User"), "User": _l("User"), "Role": _l("Role"), "Group": _l("Group")}
+SECURITY_FIELDS = {"first_name": _l("First Name"), "last_name": _l("Last Name"), "username": _l("User Name"),
+                   "email": _l("Email"), "active": _l("Is Active?"), "password": _l("Password"),
+                   "roles": _l("Role"), "groups": _l("Groups"), "name": _l("Name"), "label": _l("Label"),
+                   "description": _l("Description"), "permissions": _l("Permissions"), "users": _l("Users"),
+                   "scope_kind": _l("Scope kind"), "scope_street_id": _l("Street"),
+                   "scope_community_id": _l("Community"), "scope_grid_id": _l("Grid"), "id": _l("Record id")}
+
+
 def _entities() -> dict:
     from app.registry import entities
 
-    return {m.__name__: m.Admin.title(m) for m in entities()}
+    return {**{m.__name__: m.Admin.title(m) for m in entities()}, **SECURITY_RECORDS}
 
 
 class AuditLog(Model):
@@ -55,9 +65,8 @@ class AuditLog(Model):
 
     @property
     def changes_text(self) -> str:
-        """The changed fields by their labels: "名称:旧 → 新" (one per line)."""
-        from app.domain import field_for_column
-        from models.dictionary import label_of
+        """The changed fields by their labels, values as users read them (字典 labels,
+        是/否, the names of related rows): "名称：旧 → 新", one per line."""
         from app.registry import entities, label
 
         if not self.changes:
@@ -65,13 +74,37 @@ class AuditLog(Model):
         model = next((m for m in entities() if m.__name__ == self.entity), None)
         lines = []
         for key, value in json.loads(self.changes).items():
-            name = str(label(model, field_for_column(model, key))) if model is not None else key
-            dict_type = model.__table__.columns[key].info.get("dict_type") \
-                if model is not None and key in model.__table__.columns else None
-            shown = (lambda v: label_of(dict_type, v)) if dict_type else (lambda v: v)
+            name, shown = _field(model, key, label)
             if isinstance(value, list) and len(value) == 2:
-                old, new = ("" if v is None else shown(v) for v in value)
+                old, new = (shown(v) for v in value)
                 lines.append(gettext("%(field)s: %(old)s → %(new)s", field=name, old=old, new=new))
             else:
-                lines.append(f"{name}: {shown(value)}")
+                lines.append(gettext("%(party)s: %(organisation)s", party=name, organisation=shown(value)))
         return "\n".join(lines)
+
+
+def _field(model, key: str, label):
+    """(label, value formatter) of a logged column."""
+    from app.crud import format_value
+    from app.domain import relation_for_column
+    from app.extensions import db
+    from models.dictionary import label_of
+
+    if model is None:
+        return str(SECURITY_FIELDS.get(key, key)), lambda v: "" if v is None else format_value(v)
+    relation = relation_for_column(model, key)
+    column = model.__table__.columns.get(key)
+    dict_type = column.info.get("dict_type") if column is not None else None
+
+    def shown(value):
+        if value is None or value == "":
+            return ""
+        if dict_type:
+            return label_of(dict_type, value)
+        if relation is not None and isinstance(value, int):
+            target = getattr(model, relation).property.mapper.class_
+            row = db.session.get(target, value)
+            return f"{row}(#{value})" if row is not None else f"#{value}"
+        return format_value(value)
+
+    return str(label(model, relation or key)), shown

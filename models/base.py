@@ -75,7 +75,8 @@ class Tracked:
         value = getattr(self, self.__display__, None)
         return str(value) if value is not None else f"#{getattr(self, 'id', '?')}"
 
-    __str__ = __repr__
+    def __str__(self) -> str:
+        return self.__repr__()  # subclasses override __repr__ only
 
     def validate(self, check) -> None:
         """Domain rules of the entity beyond the schema; report with ``check.error``."""

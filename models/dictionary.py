@@ -54,8 +54,40 @@ class DictItem(Tracked, Model):
         actions = EXPORT
 
     def validate(self, check) -> None:
+        from sqlalchemy.orm.attributes import get_history
+
         if self.code and not self.code.replace("_", "").replace("-", "").isalnum():
             check.error("code", _l("Use letters, digits, '-' or '_' only."))
+        if self.id is not None:
+            for name in ("type", "code"):
+                old = get_history(self, name).deleted
+                if old and self.usage(check.session, *(self._original(name, old[0]))):
+                    check.error(name, _l("Records use this code; it cannot be changed. "
+                                         "Add a new item and disable this one instead."))
+
+    def _original(self, name, old):
+        return (old, self.code) if name == "type" else (self.type, old)
+
+    @staticmethod
+    def usage(session, dict_type: str, code: str) -> list[tuple[str, int]]:
+        """(entity label, count) of the records holding ``code`` of ``dict_type``."""
+        from sqlalchemy import func, select
+
+        from app.registry import entities
+
+        result = []
+        for model in entities():
+            for column in model.__table__.columns:
+                if column.info.get("dict_type") == dict_type:
+                    with session.no_autoflush:
+                        count = session.scalar(select(func.count()).select_from(model).where(column == code))
+                    if count:
+                        result.append((str(model.Admin.title(model)), count))
+        return result
+
+    def delete_blockers(self, session) -> list[tuple[str, int]]:
+        """An item still in use cannot be deleted (disable it instead)."""
+        return self.usage(session, self.type, self.code)
 
 
 def _cache() -> dict:

@@ -56,26 +56,27 @@ class Organisation(Tracked, Model):
                         "contact", "phone", "address", "members", "notes"]
         order = ("path", "asc")
         scope = Scope(street="street_id", community="community_id", grid="grid_id")
+        # A compound implies its grid and community, a grid its community, a community
+        # its street (taken when left empty; what is given must agree, see validate).
+        fill = [("grid", "compound.grid"), ("community", "compound.community"),
+                ("community", "grid.community"), ("street", "community.street")]
         related = ["children", "positions"]
         actions = EXPORT
 
     def validate(self, check) -> None:
-        # Place: a compound implies its grid and community, a grid its community,
-        # a community its street; what is given must agree.
         if self.compound is not None:
             if self.community is not None and self.compound.community_id != self.community.id:
                 check.error("compound", _l("This compound belongs to another community."))
-            if self.grid is None and self.compound.grid is not None:
-                self.grid = self.compound.grid
-            self.community = self.community or self.compound.community
-        if self.grid is not None:
-            if self.community is not None and self.grid.community_id != self.community.id:
-                check.error("grid", _l("This grid belongs to another community."))
-            self.community = self.community or self.grid.community
-        if self.community is not None:
-            if self.street is not None and self.community.street_id != self.street.id:
-                check.error("community", _l("This community belongs to another street."))
-            self.street = self.street or self.community.street
+            if self.grid is not None and self.compound.grid_id not in (None, self.grid.id):
+                check.error("grid", _l("This compound belongs to another grid."))
+        if self.grid is not None and self.community is not None \
+                and self.grid.community_id != self.community.id:
+            check.error("grid", _l("This grid belongs to another community."))
+        if self.community is not None and self.street is not None \
+                and self.community.street_id != self.street.id:
+            check.error("community", _l("This community belongs to another street."))
+        if self.parent is None and self.name:
+            self._unique_root_name(check)
         # Tree: no cycles; a child sits in its parent's place.
         node, seen = self.parent, set()
         while node is not None:
@@ -90,6 +91,21 @@ class Organisation(Tracked, Model):
         if parent is not None and parent.community_id is not None and self.community is not None \
                 and parent.community_id != self.community.id:
             check.error("parent", _l("The parent organisation belongs to another community."))
+
+    def _unique_root_name(self, check) -> None:
+        """Top-level organisations are unique by name within their community (or street)."""
+        from sqlalchemy import select
+
+        from app.extensions import db
+
+        place = (Organisation.community_id == self.community.id) if self.community is not None else (
+            (Organisation.community_id.is_(None)) & (Organisation.street_id == (self.street.id if self.street else None)))
+        stmt = select(Organisation.id).where(Organisation.parent_id.is_(None), Organisation.name == self.name, place)
+        if self.id is not None:
+            stmt = stmt.where(Organisation.id != self.id)
+        with db.session.no_autoflush:
+            if db.session.execute(stmt.limit(1)).first() is not None:
+                check.error("name", _l("%(label)s “%(value)s” already exists.", label=_l("Name"), value=self.name))
 
     def before_save(self, session) -> None:
         """Keep the materialised paths of this node and its subtree in step."""
@@ -118,7 +134,7 @@ class Position(Tracked, Model):
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"),
                                                  index=True)
     organisation: Mapped[Organisation] = relationship(
-        backref=backref("positions", cascade="all, delete-orphan", passive_deletes=True),
+        backref=backref("positions", cascade="all, delete-orphan"),
         info=field(_l("Organisation")))
     community_id: Mapped[Optional[int]] = mapped_column(ForeignKey("community.id"), index=True)
     community: Mapped[Optional[Community]] = relationship(info=field(_l("Community")))

@@ -256,8 +256,18 @@ class Building(Tracked, Model):
         derive = {"community": "compound.community", "grid": "compound.grid"}
         related = ["units"]
 
+    #: a building names itself with its compound: "建材宿舍 1栋"
+    __display_loads__ = ["compound"]
+
     def __repr__(self) -> str:
-        return self.name or ""
+        compound = self.compound.name if self.compound is not None else ""
+        return f"{compound} {self.name or ''}".strip()
+
+    @classmethod
+    def picker_filter(cls, like: str):
+        from sqlalchemy import or_
+
+        return or_(cls.name.ilike(like), cls.compound.has(Compound.name.ilike(like)))
 
     def validate(self, check) -> None:
         for name in ("floors", "households"):
@@ -297,8 +307,20 @@ class Unit(Tracked, Model):
         derive = {"compound": "building.compound", "community": "building.community",
                   "grid": "building.grid"}
 
+    #: a unit names itself with its compound and building: "建材宿舍 1栋 2单元"
+    __display_loads__ = ["compound", "building"]
+
     def __repr__(self) -> str:
-        return self.name or ""
+        parts = [self.compound.name if self.compound is not None else "",
+                 self.building.name if self.building is not None else "", self.name or ""]
+        return " ".join(p for p in parts if p)
+
+    @classmethod
+    def picker_filter(cls, like: str):
+        from sqlalchemy import or_
+
+        return or_(cls.name.ilike(like), cls.compound.has(Compound.name.ilike(like)),
+                   cls.building.has(Building.name.ilike(like)))
 
 
 #: The linkage parties of a red station by compound type (GLOSSARY.md). Each party is

@@ -10,7 +10,7 @@ from sqlalchemy import ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app import scope as scope_mod
-from app.declare import field
+from app.declare import Scope, field
 
 
 class AppUser(User):
@@ -19,6 +19,18 @@ class AppUser(User):
     __tablename__ = "ab_user"
     __table_args__ = {"extend_existing": True}
     __display__ = "username"  # how the API names a user in nested objects
+    #: accounts are seen (in pickers) by the users whose scope covers the account's
+    #: own scope node: a community's workers see the community's accounts, not the
+    #: system, security and audit administrators
+    __scope__ = Scope(street="scope_street_id", community="scope_community_id", grid="scope_grid_id")
+
+    @classmethod
+    def picker_filter(cls, like: str):
+        """Accounts are found by full name (surname first) or user name."""
+        from sqlalchemy import or_
+
+        return or_(cls.username.ilike(like), (cls.last_name + cls.first_name).ilike(like),
+                   cls.first_name.ilike(like), cls.last_name.ilike(like))
 
     scope_kind: Mapped[Optional[str]] = mapped_column(
         String(16), default=scope_mod.SELF, info=field(_l("Scope kind")))

@@ -35,14 +35,13 @@ def load() -> int:
     """Add the missing dictionary items; returns how many were added."""
     from models.dictionary import DictItem, clear_cache
 
+    from app import domain
+
     existing = {(t, c) for t, c in db.session.execute(select(DictItem.type, DictItem.code))}
-    added = 0
-    for dict_type, items in DICTIONARY.items():
-        for order, (code, label) in enumerate(items, start=1):
-            if (dict_type, code) in existing:
-                continue
-            db.session.add(DictItem(type=dict_type, code=code, label=label, sort=order, enabled=True))
-            added += 1
-    db.session.commit()
+    items = [DictItem(type=dict_type, code=code, label=label, sort=order, enabled=True)
+             for dict_type, entries in DICTIONARY.items()
+             for order, (code, label) in enumerate(entries, start=1)
+             if (dict_type, code) not in existing]
+    domain.save_all(items)
     clear_cache()
-    return added
+    return len(items)

@@ -116,6 +116,7 @@ def load() -> dict:
         if grid.primary_worker is None:
             grid.primary_worker = users[f"grid{i + 1}"]
             grid.backup_worker = users[f"grid{(i + 1) % 6 + 1}"]
+            domain.save(grid, commit=False)
 
     # compounds, buildings (136), units (274), stations (49)
     compounds = []

@@ -177,3 +177,16 @@ def test_english_is_the_alternate(app, as_user):
     assert "Compounds list" in html
     client.get("/lang/zh")
     assert "小区列表" in client.get("/compound/list/").get_data(as_text=True)
+
+
+def test_flash_messages_and_error_pages_are_chinese(app, ctx, as_user):
+    usernames = _usernames()
+    client = as_user("worker")
+    failed = client.post("/compound/add", data={"name": "", "type": "无效类型"}).get_data(as_text=True)
+    saved = client.post("/road/add", data={"name": "中文测试巷", "community": "1"}, follow_redirects=True) \
+        .get_data(as_text=True)
+    forbidden = as_user("volunteer").get("/organisation/list/").get_data(as_text=True)
+    missing = client.get("/compound/show/999999").get_data(as_text=True)
+    for page in (failed, saved, forbidden, missing):
+        assert not english_words(page, usernames), english_words(page, usernames)
+    assert 'class="navbar' in forbidden  # the error page keeps the menu

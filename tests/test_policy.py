@@ -76,3 +76,29 @@ def test_menu_shows_only_what_the_role_may_read(as_user):
 def test_named_action_permission(as_user):
     assert as_user("worker").get("/compound/export/").status_code == 200
     assert as_user("leader").get("/compound/export/").status_code == 403  # reads, may not export
+
+
+def test_the_policy_table_keeps_the_three_admins_apart():
+    """三员 and read-only roles, checked on the table itself (the live permissions
+    are checked against the table above)."""
+    business = set(policy.BUSINESS)
+    roles = policy.ROLES
+    # the system admin configures places and 字典, manages no users
+    assert not roles["系统管理员"]["security"]
+    assert set(roles["系统管理员"]["entities"]) <= {"DictItem", "Street", "Community", "Road", "Grid"}
+    # the security admin manages users and roles and sees no business data
+    assert roles["安全管理员"]["security"] and not roles["安全管理员"]["entities"]
+    # the auditor only reads the log
+    assert roles["审计管理员"]["entities"] == {"AuditLog": policy.R} and not roles["审计管理员"]["security"]
+    # nobody else touches users or the log
+    for name, spec in roles.items():
+        if name not in ("安全管理员",):
+            assert not spec["security"], name
+        if name != "审计管理员":
+            assert "AuditLog" not in spec["entities"], name
+    # the street reads everything of the street; leaders only read
+    assert business <= set(roles["街道管理员"]["entities"])
+    assert all(level == policy.R for level in roles["街道管理员"]["entities"].values())
+    assert set(roles["领导查看"]["entities"]) == business
+    assert all(level == policy.R for level in roles["领导查看"]["entities"].values())
+    assert not any(roles["领导查看"]["actions"].values())

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from app import scope
+from app.api import bounded_int
 from app.registry import generated_view, override
 from models.orgs import Organisation
 
@@ -54,10 +55,7 @@ class OrganisationView(_Generated):
     @expose("/tree/")
     @has_access
     def tree(self):
-        try:
-            root_id = int(request.args["root"]) if request.args.get("root") else None
-        except ValueError:
-            root_id = None
+        root_id = bounded_int(request.args.get("root"), low=1)
         root, nodes = self.subtree(root_id)
         return self.render_template("organisations/tree.html", title=self.list_title,
                                     root=root, nodes=nodes,

@@ -98,7 +98,8 @@ var AdminFilters = function (element, labels, form, filters, active_filters) {
             $select.select2({
                 placeholder: I18N.select,
                 allowClear: true,
-                theme: "bootstrap"
+                theme: "bootstrap",
+                language: I18N.select2
             });
         }
         return i_option;

@@ -1,0 +1,149 @@
+"""REST details shared by every generated API.
+
+* Relations are written by id only (:class:`RelatedId`): a nested object in a request
+  can never create a row (marshmallow-sqlalchemy's ``Related`` would).
+* Column fields only convert types; what is required, how long a text may be and
+  which values are allowed is decided once, in :mod:`app.domain`, for forms and API.
+* Every JSON answer of the framework speaks the user's language
+  (:func:`install`): marshmallow's and FAB's English messages are translated.
+"""
+from __future__ import annotations
+
+import re
+
+from flask import jsonify
+from flask_appbuilder.api.convert import Model2SchemaConverter
+from flask_babel import gettext, lazy_gettext as _l
+from marshmallow import ValidationError, fields
+
+from app.extensions import db
+
+MAX_ID = 2**31 - 1
+
+
+def bounded_int(raw, default=None, *, low: int = 0, high: int = MAX_ID):
+    """``raw`` as an int within [low, high], else ``default`` (for ids, pages, sizes)."""
+    if isinstance(raw, bool):
+        return default
+    try:
+        value = int(raw)
+    except (TypeError, ValueError, OverflowError):
+        return default
+    return value if low <= value <= high else default
+
+
+class RelatedId(fields.Field):
+    """A relation given by the id of an existing row (or a list of ids)."""
+
+    def __init__(self, model, many: bool = False, **kwargs):
+        kwargs.setdefault("allow_none", True)
+        super().__init__(**kwargs)
+        self.model = model
+        self.many = many
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if value is None:
+            return [] if self.many else None
+        return [v.id for v in value] if self.many else value.id
+
+    def _load_one(self, raw):
+        pk = bounded_int(raw, low=1) if isinstance(raw, (int, str)) else None
+        if pk is None:
+            raise ValidationError(gettext("Give the id (a number) of an existing record."))
+        obj = db.session.get(self.model, pk)
+        if obj is None:
+            raise ValidationError(gettext("There is no record with id %(id)s.", id=pk))
+        return obj
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if value is None:
+            return [] if self.many else None
+        if self.many:
+            if not isinstance(value, list):
+                raise ValidationError(gettext("Give a list of ids."))
+            return [self._load_one(v) for v in value]
+        return self._load_one(value)
+
+
+class SchemaConverter(Model2SchemaConverter):
+    """FAB's converter, with relations by id and no rules of its own on writes."""
+
+    def _column2relation(self, datamodel, column, nested=False, parent_schema_name=None):
+        if nested:
+            return super()._column2relation(datamodel, column, nested, parent_schema_name)
+        prop = datamodel.list_properties[column.name]
+        return RelatedId(prop.mapper.class_, many=prop.uselist)
+
+    def _column2field(self, datamodel, column, nested=True, parent_schema_name=None):
+        field = super()._column2field(datamodel, column, nested, parent_schema_name)
+        if not nested and not datamodel.is_relation(column.name):
+            field.required = False
+            field.allow_none = True
+            field.validate = []
+            field.validators = []
+        return field
+
+
+# ----------------------------------------------------------------------------- messages
+
+_MARSHMALLOW = {
+    "Missing data for required field.": _l("This field is required."),
+    "Field may not be null.": _l("This field may not be empty."),
+    "Not a valid integer.": _l("Enter a whole number."),
+    "Not a valid number.": _l("Enter a number."),
+    "Number too large.": _l("The number is out of range."),
+    "Not a valid string.": _l("Enter text."),
+    "Not a valid boolean.": _l("Enter true or false."),
+    "Not a valid date.": _l("Enter a date such as 2024-03-01."),
+    "Not a valid datetime.": _l("Enter a date and time such as 2024-03-01T08:30:00."),
+    "Not a valid list.": _l("Give a list."),
+    "Unknown field.": _l("This field does not exist here."),
+    "Invalid input type.": _l("The request body must be a JSON object."),
+    "Invalid value.": _l("Invalid value."),
+}
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def translate(messages):
+    """marshmallow's English messages (any nesting) in the user's language."""
+    if isinstance(messages, dict):
+        return {k: translate(v) for k, v in messages.items()}
+    if isinstance(messages, (list, tuple)):
+        return [translate(m) for m in messages]
+    text = str(messages)
+    if _CJK.search(text):
+        return text
+    known = _MARSHMALLOW.get(text)
+    return str(known) if known is not None else gettext("Invalid value.")
+
+
+def _response(code: int, message):
+    response = jsonify(message=message)
+    response.status_code = code
+    return response
+
+
+def install() -> None:
+    """Every framework API (ours, FAB's security and OpenAPI ones) answers in the
+    user's language; the English originals are not shown."""
+    from flask_appbuilder.api import BaseApi
+
+    BaseApi.response_400 = lambda self, message=None: _response(
+        400, gettext("The request parameters are not valid.") if not message or not _CJK.search(str(message))
+        else str(message))
+    BaseApi.response_401 = lambda self: _response(401, gettext("Please sign in first."))
+    BaseApi.response_403 = lambda self: _response(403, gettext(
+        "You do not have permission to open this page. Ask the security administrator if you need it."))
+    BaseApi.response_404 = lambda self: _response(404, gettext(
+        "The page or record does not exist, or it is outside your data scope."))
+    BaseApi.response_422 = lambda self, message=None: _response(422, translate(message or {}))
+    BaseApi.response_500 = lambda self, message=None: _response(500, gettext(
+        "Something went wrong on the server. Nothing was changed; please try again later."))
+
+
+def install_jwt_messages(jwt_manager) -> None:
+    jwt_manager.unauthorized_loader(lambda reason: _response(401, gettext("Please sign in first.")))
+    jwt_manager.invalid_token_loader(lambda reason: _response(401, gettext("The sign-in token is not valid. Please sign in again.")))
+    jwt_manager.expired_token_loader(lambda header, data: _response(401, gettext("The sign-in has expired. Please sign in again.")))
+    jwt_manager.revoked_token_loader(lambda header, data: _response(401, gettext("The sign-in has expired. Please sign in again.")))
+    jwt_manager.user_lookup_error_loader(lambda header, data: _response(401, gettext("Please sign in first.")))
