@@ -205,3 +205,13 @@ def test_get_never_deletes(app, as_user, ctx):
         app.config["WTF_CSRF_ENABLED"] = False
     db.session.expire_all()
     assert db.session.get(Road, road.id) is not None
+
+
+def test_top_level_organisation_names_are_unique_within_their_community(ctx):
+    from models.orgs import Organisation
+
+    second = f.community("槐荫社区")
+    domain.save(Organisation(name="蓓蕾幼儿园", type="school", community=second))  # its own kindergarten
+    with pytest.raises(domain.ValidationFailed) as error:
+        domain.save(Organisation(name="蓓蕾幼儿园", type="school", community=f.community()))
+    assert "name" in error.value.errors()
