@@ -9,10 +9,10 @@ nothing is written.
 """
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import Any
 
 from flask_babel import gettext, lazy_gettext as _l
-from sqlalchemy import and_, func, inspect as sa_inspect, select
+from sqlalchemy import func, inspect as sa_inspect, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm.attributes import get_history
 
@@ -196,10 +196,11 @@ def _dict_codes(item, check: Check) -> None:
             check.error(column.key, _l("Choose one of the listed values."))
 
 
-def _parents_in_scope(item, check: Check) -> None:
+def _parents_in_scope(item, check: Check, seen: dict | None = None) -> None:
     user = scope.acting_user()
     if user is None:
         return
+    seen = {} if seen is None else seen
     derived = set(getattr(admin_of(type(item)), "derive", None) or {})
     for rel in sa_inspect(type(item)).relationships:
         if rel.direction.name == "ONETOMANY" or rel.key in derived:
@@ -208,109 +209,180 @@ def _parents_in_scope(item, check: Check) -> None:
             continue
         values = getattr(item, rel.key)
         for value in (values if rel.uselist else [values]):
-            if value is not None and not scope.visible(value, user):
+            if value is None:
+                continue
+            key = (type(value), getattr(value, "id", None) or id(value))
+            if key not in seen:
+                seen[key] = scope.visible(value, user)
+            if not seen[key]:
                 check.error(rel.key, _l("The chosen %(label)s is outside your scope.",
                                         label=label_of(type(item), rel.key)))
                 break
 
 
-def _unique(item, check: Check, session) -> None:
-    model = type(item)
+def _unique_groups(model) -> list[list]:
     table = model.__table__
     groups = [list(c.columns) for c in table.constraints
               if c.__class__.__name__ == "UniqueConstraint"]
-    groups += [[c] for c in table.columns if c.unique]
+    return groups + [[c] for c in table.columns if c.unique]
+
+
+def _report_clash(item, check: Check, columns, values) -> None:
+    model = type(item)
+    data_cols = [c for c in columns if not c.foreign_keys]
+    if not data_cols:  # e.g. one red station per compound
+        parent = field_for_column(model, columns[-1].key)
+        check.error(parent, _l("This %(parent)s already has a %(label)s.",
+                               parent=label_of(model, parent), label=admin_of(model).title(model)))
+        return
+    target = data_cols[-1]
+    value = getattr(item, target.key)
+    parents = [c for c in columns if c.foreign_keys]
+    if parents:
+        check.error(target.key, _l("%(parent)s already has a %(label)s “%(value)s”.",
+                                   parent=label_of(model, field_for_column(model, parents[0].key)),
+                                   label=label_of(model, target.key), value=value))
+    else:
+        check.error(target.key, _l("%(label)s “%(value)s” already exists.",
+                                   label=label_of(model, target.key), value=value))
+
+
+def _unique(items: list, checks: list[Check], session) -> None:
+    """Unique constraints, for a whole batch at once: a clash with the database (one
+    query per constraint and 500 rows) or with an earlier row of the batch."""
+    from sqlalchemy import tuple_
+
+    model = type(items[0])
     pk = sa_inspect(model).primary_key[0]
-    pk_value = getattr(item, pk.key, None)
-    for columns in groups:
-        values = [column_value(item, c) for c in columns]
-        if any(v is PENDING for v in values):
-            continue  # a parent written in this transaction: nothing to clash with
-        if any(v is None for v in values):
-            continue  # as in the database: NULL never equals anything
-        if any(check.has(field_for_column(model, c.key)) for c in columns):
-            continue
-        data_cols = [c for c in columns if not c.foreign_keys]
-        conditions = [c == v for c, v in zip(columns, values)]
-        if pk_value is not None:
-            conditions.append(pk != pk_value)
-        with session.no_autoflush:
-            clash = session.execute(select(pk).where(and_(*conditions)).limit(1)).first()
-        if clash is None:
-            continue
-        if not data_cols:  # e.g. one red station per compound
-            parent = field_for_column(model, columns[-1].key)
-            check.error(parent, _l("This %(parent)s already has a %(label)s.",
-                                   parent=label_of(model, parent), label=admin_of(model).title(model)))
-            continue
-        target = data_cols[-1]
-        value = getattr(item, target.key)
-        parents = [c for c in columns if c.foreign_keys]
-        if parents and values[columns.index(parents[0])] is not None:
-            check.error(target.key, _l("%(parent)s already has a %(label)s “%(value)s”.",
-                                       parent=label_of(model, field_for_column(model, parents[0].key)),
-                                       label=label_of(model, target.key), value=value))
-        else:
-            check.error(target.key, _l("%(label)s “%(value)s” already exists.",
-                                       label=label_of(model, target.key), value=value))
+    for columns in _unique_groups(model):
+        wanted: dict[tuple, list[int]] = {}
+        for index, (item, check) in enumerate(zip(items, checks)):
+            if check.problems:
+                continue
+            values = tuple(column_value(item, c) for c in columns)
+            if any(v is PENDING or v is None for v in values):
+                continue  # NULL never equals anything; a parent new in this transaction neither
+            wanted.setdefault(values, []).append(index)
+        for values, indexes in wanted.items():
+            for later in indexes[1:]:  # the same values twice in the batch
+                _report_clash(items[later], checks[later], columns, values)
+        keys = list(wanted)
+        for start in range(0, len(keys), 500):
+            chunk = keys[start:start + 500]
+            target = columns[0] if len(columns) == 1 else tuple_(*columns)
+            condition = target.in_([k[0] for k in chunk] if len(columns) == 1 else chunk)
+            with session.no_autoflush:
+                rows = session.execute(select(pk, *columns).where(condition)).all()
+            for row in rows:
+                for index in wanted.get(tuple(row[1:]), []):
+                    item = items[index]
+                    if getattr(item, pk.key, None) != row[0] and not checks[index].problems:
+                        _report_clash(item, checks[index], columns, tuple(row[1:]))
+
+
+def validate_many(items: list, session=None) -> dict[int, dict]:
+    """Every check on every item: {index: {field: [messages]}} of the items that fail."""
+    session = session or db.session
+    checks = [Check(item, session) for item in items]
+    seen: dict = {}
+    with session.no_autoflush:
+        for item, check in zip(items, checks):
+            _derive(item)
+            _required(item, check)
+            _lengths(item, check)
+            _ranges(item, check)
+            _dict_codes(item, check)
+            _parents_in_scope(item, check, seen)
+            if hasattr(item, "validate"):
+                item.validate(check)
+            _derive(item)  # validate() may have completed parents
+        by_model: dict = {}
+        for index, item in enumerate(items):
+            by_model.setdefault(type(item), []).append(index)
+        for indexes in by_model.values():
+            _unique([items[i] for i in indexes], [checks[i] for i in indexes], session)
+    return {i: c.problems for i, c in enumerate(checks) if c.problems}
 
 
 def validate(item, session=None) -> None:
     """Run every check on ``item``; raise :class:`ValidationFailed` on any problem."""
-    session = session or db.session
-    check = Check(item, session)
-    with session.no_autoflush:
-        _derive(item)
-        _required(item, check)
-        _lengths(item, check)
-        _ranges(item, check)
-        _dict_codes(item, check)
-        _parents_in_scope(item, check)
-        if hasattr(item, "validate"):
-            item.validate(check)
-        _derive(item)  # validate() may have completed parents
-        if not check.problems:
-            _unique(item, check, session)
-    if check.problems:
-        raise ValidationFailed(check.problems)
+    problems = validate_many([item], session)
+    if problems:
+        raise ValidationFailed(problems[0])
 
 
 # ----------------------------------------------------------------------------- writes
 
-def _only_this(item, session) -> None:
-    """A save writes one row: a related object given in a request is chosen, never
-    created (a nested object in an API body must not make a new 社区 or account)."""
+class BatchFailed(DomainError):
+    """Some items of a batch failed: ``problems`` is {index: {field: [messages]}}."""
+
+    def __init__(self, problems: dict[int, dict]):
+        self.problems = problems
+        index = min(problems)
+        first = ValidationFailed(problems[index])
+        super().__init__(first.message, first.field)
+
+    def errors(self) -> dict[str, list[str]]:
+        return ValidationFailed(self.problems[min(self.problems)]).errors()
+
+
+def _only_these(items: list, session) -> None:
+    """A save writes the given rows only: a related object given in a request is chosen,
+    never created (a nested object in an API body must not make a new 社区 or account)."""
     from models.audit import AuditLog
 
-    strays = [o for o in session.new if o is not item and not isinstance(o, AuditLog)]
-    if strays:
+    ours = {id(item) for item in items}
+    if any(id(o) not in ours and not isinstance(o, AuditLog) for o in session.new):
         raise ValidationFailed({NON_FIELD: [_l("Related records are chosen by id; they cannot be created here.")]})
 
 
-def _still_visible(item) -> None:
-    """The row a user writes must stay within the user's own scope."""
+def _still_visible(items: list) -> dict[int, dict]:
+    """The rows a user writes must stay within the user's own scope (one query a model)."""
     user = scope.acting_user()
-    if user is None or scope.visible(item, user):
-        return
-    spec = scope.spec_of(type(item))
-    field = next((field_for_column(type(item), getattr(spec, level)) for level in ("grid", "community", "street")
-                  if getattr(spec, level) and getattr(spec, level) != "id"), NON_FIELD)
-    raise ValidationFailed({field: [_l("After saving, this record would be outside your data scope. "
-                                       "Choose a place within your scope.")]})
+    if user is None:
+        return {}
+    problems = {}
+    by_model: dict = {}
+    for index, item in enumerate(items):
+        by_model.setdefault(type(item), []).append(index)
+    for model, indexes in by_model.items():
+        crit = scope.criterion(model, user)
+        if crit is None:
+            continue
+        pk = sa_inspect(model).primary_key[0]
+        ids = [getattr(items[i], pk.key) for i in indexes]
+        visible = set(db.session.scalars(select(pk).where(pk.in_(ids), crit)))
+        spec = scope.spec_of(model)
+        field = next((field_for_column(model, getattr(spec, level)) for level in ("grid", "community", "street")
+                      if getattr(spec, level) and getattr(spec, level) != "id"), NON_FIELD)
+        for i in indexes:
+            if getattr(items[i], pk.key) not in visible:
+                problems[i] = {field: [_l("After saving, this record would be outside your data scope. "
+                                          "Choose a place within your scope.")]}
+    return problems
 
 
-def save(item, *, commit: bool = True, session=None):
-    """Validate and write ``item``; on any problem nothing is written."""
+def save_many(items, *, commit: bool = True, session=None) -> list:
+    """Validate and write several items in one transaction: all or none.
+
+    Raises :class:`BatchFailed` with the problems of every failing item (all items are
+    checked, not just up to the first failure)."""
     session = session or db.session
+    items = list(items)
     try:
-        validate(item, session)
-        _only_this(item, session)
-        session.add(item)
-        if hasattr(item, "before_save"):
-            item.before_save(session)
+        problems = validate_many(items, session)
+        if problems:
+            raise BatchFailed(problems)
+        _only_these(items, session)
+        session.add_all(items)
+        for item in items:
+            if hasattr(item, "before_save"):
+                item.before_save(session)
         session.flush()
-        _still_visible(item)
-    except ValidationFailed:
+        problems = _still_visible(items)
+        if problems:
+            raise BatchFailed(problems)
+    except DomainError:
         session.rollback()
         raise
     except IntegrityError as exc:
@@ -322,6 +394,15 @@ def save(item, *, commit: bool = True, session=None):
         raise ValidationFailed({NON_FIELD: [_l("The database refused a value. Nothing was saved.")]}) from exc
     if commit:
         session.commit()
+    return items
+
+
+def save(item, *, commit: bool = True, session=None):
+    """Validate and write ``item``; on any problem nothing is written."""
+    try:
+        save_many([item], commit=commit, session=session)
+    except BatchFailed as failed:
+        raise ValidationFailed(failed.problems[0]) from None
     return item
 
 
@@ -359,17 +440,3 @@ def delete(item, *, commit: bool = True, session=None) -> None:
         raise DomainError(_l("Cannot delete: other records still refer to it.")) from exc
     if commit:
         session.commit()
-
-
-def save_all(items: Iterable, session=None) -> list:
-    """Save several items in one transaction: all are written or none."""
-    session = session or db.session
-    items = list(items)
-    try:
-        for item in items:
-            save(item, commit=False, session=session)
-    except DomainError:
-        session.rollback()
-        raise
-    session.commit()
-    return items

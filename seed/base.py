@@ -42,6 +42,6 @@ def load() -> int:
              for dict_type, entries in DICTIONARY.items()
              for order, (code, label) in enumerate(entries, start=1)
              if (dict_type, code) not in existing]
-    domain.save_all(items)
+    domain.save_many(items)
     clear_cache()
     return len(items)
