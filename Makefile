@@ -7,7 +7,7 @@ FLASK := FLASK_APP=run.py $(BIN)/flask
 HOST ?= 127.0.0.1
 PORT ?= 8080
 FAB_DIR = $(shell $(BIN)/python -c 'import flask_appbuilder, os; print(os.path.dirname(flask_appbuilder.__file__))')
-BABEL_KEYWORDS := -k _l -k lazy_gettext -k _ -k gettext -k ngettext:1,2 -k lazy_ngettext:1,2 -k lazy_formatter_gettext
+BABEL_KEYWORDS := -k _l -k lazy_gettext -k _ -k gettext -k ngettext:1,2 -k lazy_ngettext:1,2 -k lazy_formatter_gettext -k N_
 
 .PHONY: venv run setup-db test test-sqlite test-postgres test-browser i18n bench clean
 

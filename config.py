@@ -73,8 +73,11 @@ class Config:
     SESSION_COOKIE_SECURE = False
     JWT_ACCESS_TOKEN_EXPIRES = timedelta(hours=1)
 
-    # Where uploaded files go (imports, attachments)
+    # Where uploaded files go (imports, attachments); the largest upload accepted
     UPLOAD_FOLDER = os.path.join(INSTANCE_DIR, "uploads")
+    MAX_CONTENT_LENGTH = 20 * 1024 * 1024
+    # Imports run in a background thread (False: in the request, for tests)
+    IMPORT_IN_BACKGROUND = True
 
 
 class TestingConfig(Config):

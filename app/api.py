@@ -65,8 +65,26 @@ class RelatedId(fields.Field):
         return self._load_one(value)
 
 
+class MaskedField(fields.Field):
+    """A sensitive column: written as given, read masked (app/sensitive.py)."""
+
+    def __init__(self, inner: fields.Field, column: str, **kwargs):
+        super().__init__(allow_none=True, **kwargs)
+        self.inner = inner
+        self.column = column
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        from app import sensitive
+
+        return sensitive.shown(obj, self.column, self.inner._serialize(value, attr, obj, **kwargs))
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        return self.inner.deserialize(value, attr, data, **kwargs)
+
+
 class SchemaConverter(Model2SchemaConverter):
-    """FAB's converter, with relations by id and no rules of its own on writes."""
+    """FAB's converter, with relations by id, sensitive columns masked on reads, and no
+    rules of its own on writes."""
 
     def _column2relation(self, datamodel, column, nested=False, parent_schema_name=None):
         if nested:
@@ -81,7 +99,14 @@ class SchemaConverter(Model2SchemaConverter):
             field.allow_none = True
             field.validate = []
             field.validators = []
+        if datamodel.get_info(column.name).get("sensitive") or _sensitive(datamodel, column.name):
+            return MaskedField(field, column.name)
         return field
+
+
+def _sensitive(datamodel, name: str) -> bool:
+    column = datamodel.obj.__table__.columns.get(name)
+    return column is not None and bool(column.info.get("sensitive"))
 
 
 # ----------------------------------------------------------------------------- messages

@@ -50,6 +50,13 @@ def _changes(obj, action: str) -> str | None:
                 result[attr.key] = [_plain(old), _plain(new)]
         if attr.key in _MASKED and attr.key in result:
             result[attr.key] = "******" if action == "insert" else ["******", "******"]
+        kind = attr.columns[0].info.get("sensitive")
+        if kind not in (None, "minor_name") and attr.key in result:
+            # the log keeps sensitive values masked, as every list shows them
+            from app.sensitive import mask
+
+            value = result[attr.key]
+            result[attr.key] = [mask(kind, v) for v in value] if isinstance(value, list) else mask(kind, value)
     for rel in state.mapper.relationships:
         if rel.key not in _COLLECTIONS or not rel.uselist:
             continue
@@ -63,6 +70,10 @@ def _changes(obj, action: str) -> str | None:
 def _username():
     from flask import g, has_request_context
 
+    from app.scope import _acting
+
+    if _acting.get() is not None:
+        return _acting.get().username
     if has_request_context():
         user = getattr(g, "user", None)
         try:

@@ -30,6 +30,8 @@ VIEW_PERMISSIONS = {
     "add": "write", "edit": "write", "delete": "write",
     "action": "write", "action_post": "write",
     "export": "export",
+    "import_page": "import", "import_template": "import", "import_job": "import",
+    "import_job_status": "import", "import_errors": "import",
 }
 API_PERMISSIONS = {
     "get_list": "read", "get": "read", "info": "read", "related": "read",
@@ -63,6 +65,8 @@ def format_value(value) -> str:
     """How a value reads in a list, a show page and an export."""
     if value is None:
         return ""
+    if hasattr(value, "__html__"):  # markup made by the model (a link)
+        return value
     if isinstance(value, bool):
         return gettext("Yes") if value else gettext("No")
     if isinstance(value, datetime):
@@ -122,7 +126,7 @@ class EntityView(ModelView):
         joined_filters = self._joined_filters(filters, kwargs.pop("quick_search", False))
         count, items = self.datamodel.query(
             joined_filters, order_column, order_direction, page=page, page_size=page_size,
-            select_columns=self.list_columns)
+            select_columns=list(self.list_columns) + list(getattr(self.admin, "loads", ())))
         pks = [self._serialize_pk_if_composite(pk) for pk in self.datamodel.get_keys(items)]
         widgets["list"] = self.list_widget(
             label_columns=self.label_columns, include_columns=self.list_columns,
@@ -166,8 +170,20 @@ class EntityView(ModelView):
             item, orders=_order_args(), pages=_request_args("page_"),
             page_sizes=_request_args("psize_"), widgets=widgets, **args)
 
+    def _get_show_widget(self, pk, item, widgets=None, actions=None, show_fieldsets=None):
+        from app import sensitive
+
+        widgets = super()._get_show_widget(pk, item, widgets=widgets, actions=actions,
+                                           show_fieldsets=show_fieldsets)
+        columns = sensitive.columns_of(self.datamodel.obj)
+        widgets["show"].template_args["reveal"] = {
+            c: url_for("SensitiveDataView.reveal", entity=self.datamodel.obj.__name__, pk=pk, column=c)
+            for c in self.show_columns if c in columns} if sensitive.can_reveal() else {}
+        return widgets
+
     def _show(self, pk):
-        item = self.datamodel.get(pk, self._base_filters, select_columns=self.show_columns)
+        item = self.datamodel.get(pk, self._base_filters,
+                                  select_columns=list(self.show_columns) + list(getattr(self.admin, "loads", ())))
         if not item:
             abort(404)
         widgets = self._get_show_widget(pk, item)
@@ -229,6 +245,32 @@ class EntityView(ModelView):
                     and not getattr(field, "multiple", False):
                 field.data = nodes[model]
 
+    def _masked_fields(self, form):
+        """The form's sensitive fields that are shown masked (not a child's name)."""
+        from app import sensitive
+
+        return [(name, kind) for name, kind in sensitive.columns_of(self.datamodel.obj).items()
+                if kind != "minor_name" and name in form]
+
+    def _hide_sensitive(self, form, item) -> None:
+        """An edit form never shows a sensitive value: the field is empty, its placeholder
+        masked; left empty, the value stays as it is."""
+        from app import sensitive
+
+        for name, kind in self._masked_fields(form):
+            value = getattr(item, name)
+            form[name].data = None
+            if value not in (None, ""):
+                form[name].render_kw = {"placeholder": gettext(
+                    "%(masked)s (unchanged unless you enter a new value)", masked=sensitive.mask(kind, value))}
+
+    def _keep_sensitive(self, form, item) -> None:
+        for name, _kind in self._masked_fields(form):
+            field = form[name]
+            if field.data in (None, "") and getattr(item, name) not in (None, ""):
+                field.data = getattr(item, name)
+                field.raw_data = [str(field.data)]
+
     def _edit(self, pk):
         get_filter_args(self._filters, disallow_if_not_in_search=False)
         exclude_cols = self._filters.get_relation_cols()
@@ -239,6 +281,7 @@ class EntityView(ModelView):
         if request.method == "POST":
             form = self.edit_form.refresh(request.form)
             self._fill_form_exclude_cols(exclude_cols, form)
+            self._keep_sensitive(form, item)
             form._id = pk
             if form.validate():
                 self.process_form(form, False)
@@ -258,6 +301,7 @@ class EntityView(ModelView):
         else:
             form = self.edit_form.refresh(obj=item)
             self.prefill_form(form, pk)
+            self._hide_sensitive(form, item)
             self.update_redirect()
         widgets = self._get_edit_widget(form=form, exclude_cols=exclude_cols)
         return self._get_related_views_widgets(item, widgets=widgets)
@@ -283,25 +327,38 @@ class EntityView(ModelView):
     @expose("/export/")
     @has_access
     def export(self):
-        """The current list (search filters and scope applied) as an .xlsx file."""
-        from openpyxl import Workbook
+        """The current list (search, quick search and scope applied) as .xlsx, sensitive
+        values masked. Importable entities export in their import layout (round trip);
+        ``?reveal=1`` exports unmasked for roles that may reveal — a logged reveal."""
+        from app import importer, sensitive
 
         get_filter_args(self._filters)
         filters = self._joined_filters(self._filters, quick_search=True)
-        columns = [c for c in self.list_columns]
-        workbook = Workbook(write_only=True)
-        sheet = workbook.create_sheet(title=str(self.admin.plural())[:31])
-        sheet.append([str(self.label_columns.get(c, c)) for c in columns])
         order_column, order_direction = self.base_order or ("", "")
+        reveal = request.args.get("reveal") == "1"
+        if reveal and not sensitive.can_reveal():
+            abort(403)
+        name = f"{self.admin.plural()}-{date.today().isoformat()}.xlsx"
+        model = self.datamodel.obj
+        if importer.importable(model):
+            select_columns = [c for c in importer.column_names(model)]
+            rows = self.datamodel.iterate(filters, order_column, order_direction, select_columns=select_columns)
+            content = importer.export(model, rows, reveal=reveal)
+        else:
+            content = self._export_list(filters, order_column, order_direction)
+        return send_file(io.BytesIO(content), as_attachment=True, download_name=name,
+                         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+    def _export_list(self, filters, order_column, order_direction) -> bytes:
+        from app import excel
+
+        columns = list(self.list_columns)
+        writer = excel.XlsxWriter([excel.Column(name=c, header=str(self.label_columns.get(c, c)))
+                                   for c in columns], str(self.admin.plural())[:31])
         rows = self.datamodel.iterate(filters, order_column, order_direction, select_columns=columns)
         for row in self.datamodel.get_values(rows, columns):
-            sheet.append([self._cell(c, row[c]) for c in columns])
-        buffer = io.BytesIO()
-        workbook.save(buffer)
-        buffer.seek(0)
-        name = f"{self.admin.plural()}-{date.today().isoformat()}.xlsx"
-        return send_file(buffer, as_attachment=True, download_name=name,
-                         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+            writer.append([self._cell(c, row[c]) for c in columns])
+        return writer.save()
 
     def _cell(self, column, value):
         formatter = self.formatters_columns.get(column)
@@ -310,6 +367,80 @@ class EntityView(ModelView):
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return value
         return format_value(value)
+
+    # ---------------------------------------------------------------- import
+    @expose("/import/", methods=["GET", "POST"])
+    @has_access
+    def import_page(self):
+        from app import jobs
+        from models.jobs import ImportJob
+
+        if request.method == "POST":
+            upload = request.files.get("file")
+            if upload is None or not upload.filename:
+                flash(gettext("Choose an Excel file (.xlsx) to import."), "danger")
+            elif not upload.filename.lower().endswith(".xlsx"):
+                flash(gettext("The file is not an Excel workbook (.xlsx). Save it as .xlsx and try again."), "danger")
+            else:
+                job = jobs.start_import(self.datamodel.obj, upload.read(), upload.filename, g.user,
+                                        request.form.get("update") == "y")
+                return redirect(url_for(".import_job", job_id=job.id))
+        recent = self.datamodel.session.query(ImportJob).filter(
+            ImportJob.user_id == g.user.id, ImportJob.entity == self.datamodel.obj.__name__) \
+            .order_by(ImportJob.id.desc()).limit(10).all()
+        return self.render_template("entity/import.html", title=gettext(
+            "Import %(entity)s", entity=self.admin.plural()), recent=recent,
+            key_label=self.label_columns.get(getattr(self.admin, "import_key", None) or "", ""))
+
+    @expose("/import/template")
+    @has_access
+    def import_template(self):
+        from app import importer
+
+        name = gettext("%(entity)s import template", entity=self.admin.plural()) + ".xlsx"
+        return send_file(io.BytesIO(importer.template(self.datamodel.obj)), as_attachment=True,
+                         download_name=name,
+                         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+    def _job(self, job_id):
+        from models.jobs import ImportJob
+
+        job = self.datamodel.session.get(ImportJob, job_id)
+        if job is None or job.user_id != g.user.id or job.entity != self.datamodel.obj.__name__:
+            abort(404)
+        return job
+
+    @expose("/import/job/<int:job_id>")
+    @has_access
+    def import_job(self, job_id):
+        from models.jobs import PHASES
+
+        job = self._job(job_id)
+        return self.render_template("entity/import_job.html", title=gettext(
+            "Import %(entity)s", entity=self.admin.plural()), job=job, phases=PHASES)
+
+    @expose("/import/job/<int:job_id>/status")
+    @has_access
+    def import_job_status(self, job_id):
+        from flask import jsonify
+
+        from models.jobs import PHASES
+
+        job = self._job(job_id)
+        return jsonify(status=job.status, phase=str(PHASES.get(job.status, "")), percent=job.percent,
+                       done=job.done, total=job.total, written=job.written, bad_rows=job.bad_rows,
+                       message=job.message or "", errors=bool(job.error_workbook),
+                       finished=job.status in ("done", "failed"))
+
+    @expose("/import/job/<int:job_id>/errors")
+    @has_access
+    def import_errors(self, job_id):
+        job = self._job(job_id)
+        if not job.error_workbook:
+            abort(404)
+        name = gettext("errors of %(file)s", file=job.filename or "") + ".xlsx"
+        return send_file(io.BytesIO(job.error_workbook), as_attachment=True, download_name=name,
+                         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 
 class EntityApi(ModelRestApi):
@@ -345,7 +476,7 @@ class EntityApi(ModelRestApi):
             self.post_add(item)
         except DomainError as error:
             return self._domain_error(error)
-        return self.response(201, result=self.add_model_schema.dump(item, many=False),
+        return self.response(201, result=self.show_model_schema.dump(item, many=False),
                              id=self.datamodel.get_pk_value(item))
 
     def put_headless(self, pk):
@@ -356,7 +487,9 @@ class EntityApi(ModelRestApi):
         if not item:
             return self.response_404()
         try:
-            item = self.edit_model_schema.load(self._merge_update_item(item, data), instance=item)
+            # only the given fields change (PUT works as PATCH); nothing is merged back from a
+            # dump, so masked values can never be written
+            item = self.edit_model_schema.load(data, instance=item, partial=True)
         except ValidationError as err:
             self.datamodel.session.rollback()
             return self.response_422(message=err.messages)
@@ -366,7 +499,7 @@ class EntityApi(ModelRestApi):
             self.post_update(item)
         except DomainError as error:
             return self._domain_error(error)
-        return self.response(200, result=self.edit_model_schema.dump(item, many=False))
+        return self.response(200, result=self.show_model_schema.dump(item, many=False))
 
     def delete_headless(self, pk):
         item = self.datamodel.get(pk, self._base_filters)

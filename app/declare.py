@@ -76,6 +76,9 @@ class Admin:
     search_columns: list[str] | None = None
     show_columns: list[str] | None = None
     form_columns: list[str] | None = None
+    #: relations that computed list/show columns read (e.g. ["members"] for a head's
+    #: name): loaded with the rows, so a page's statements do not grow with its rows
+    loads: list[str] = []
     #: text columns the list's quick search box looks in; None: the text columns
     #: among search_columns
     quick_search: list[str] | None = None

@@ -9,6 +9,7 @@ nothing is written.
 """
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 from flask_babel import gettext, lazy_gettext as _l
@@ -20,6 +21,10 @@ from app import scope
 from app.extensions import db
 
 NON_FIELD = "_"
+
+# Rows written in chunks (save_many): a parent flushed with the first chunk still lists
+# children of later chunks, which SQLAlchemy mentions; they are written with their chunk.
+warnings.filterwarnings("ignore", message=r".*not in session, add operation along.*")
 #: the value of a foreign key whose parent is set but not written yet
 PENDING = object()
 
@@ -143,6 +148,13 @@ def _derive(item) -> None:
             setattr(item, name, _resolve(item, path))
 
 
+def _numeric(column) -> bool:
+    try:
+        return column.type.python_type in (int, float)
+    except NotImplementedError:
+        return False
+
+
 _INT_LIMITS = {"SmallInteger": 2**15 - 1, "Integer": 2**31 - 1, "BigInteger": 2**63 - 1}
 
 
@@ -152,7 +164,7 @@ def _ranges(item, check: Check) -> None:
 
     for column in sa_inspect(type(item)).columns:
         value = getattr(item, column.key, None)
-        if value is None or isinstance(value, bool):
+        if value is None or isinstance(value, bool) or not _numeric(column):
             continue
         limit = next((v for k, v in _INT_LIMITS.items() if type(column.type).__name__ == k), None)
         if limit is not None and isinstance(value, int) and not -limit <= value <= limit:
@@ -257,8 +269,8 @@ def _unique(items: list, checks: list[Check], session) -> None:
     for columns in _unique_groups(model):
         wanted: dict[tuple, list[int]] = {}
         for index, (item, check) in enumerate(zip(items, checks)):
-            if check.problems:
-                continue
+            if any(check.has(field_for_column(model, c.key)) for c in columns):
+                continue  # that field has its own problem already
             values = tuple(column_value(item, c) for c in columns)
             if any(v is PENDING or v is None for v in values):
                 continue  # NULL never equals anything; a parent new in this transaction neither
@@ -276,7 +288,7 @@ def _unique(items: list, checks: list[Check], session) -> None:
             for row in rows:
                 for index in wanted.get(tuple(row[1:]), []):
                     item = items[index]
-                    if getattr(item, pk.key, None) != row[0] and not checks[index].problems:
+                    if getattr(item, pk.key, None) != row[0]:
                         _report_clash(item, checks[index], columns, tuple(row[1:]))
 
 
@@ -362,23 +374,43 @@ def _still_visible(items: list) -> dict[int, dict]:
     return problems
 
 
-def save_many(items, *, commit: bool = True, session=None) -> list:
+def discard(items) -> None:
+    """Forget new items that will not be written: they leave the collections of their
+    parents (a refused resident must not stay listed among its household's members)."""
+    for item in items:
+        state = sa_inspect(item)
+        if not (state.transient or state.pending):
+            continue
+        for rel in state.mapper.relationships:
+            if rel.direction.name == "MANYTOONE" and getattr(item, rel.key) is not None:
+                setattr(item, rel.key, None)
+
+
+def save_many(items, *, commit: bool = True, session=None, chunk: int = 0, progress=None) -> list:
     """Validate and write several items in one transaction: all or none.
 
     Raises :class:`BatchFailed` with the problems of every failing item (all items are
-    checked, not just up to the first failure)."""
+    checked, not just up to the first failure). With ``chunk``, rows are sent to the
+    database ``chunk`` at a time (``progress(done, total)`` after each) — still in one
+    transaction, so a process killed half-way leaves nothing behind."""
     session = session or db.session
     items = list(items)
     try:
         problems = validate_many(items, session)
         if problems:
+            discard(items)
             raise BatchFailed(problems)
         _only_these(items, session)
-        session.add_all(items)
-        for item in items:
-            if hasattr(item, "before_save"):
-                item.before_save(session)
-        session.flush()
+        size = chunk or len(items) or 1
+        for start in range(0, len(items), size):
+            part = items[start:start + size]
+            session.add_all(part)
+            for item in part:
+                if hasattr(item, "before_save"):
+                    item.before_save(session)
+            session.flush()
+            if progress is not None:
+                progress(min(start + size, len(items)), len(items))
         problems = _still_visible(items)
         if problems:
             raise BatchFailed(problems)

@@ -31,6 +31,9 @@ def _tune_sqlite(engine) -> None:
     def _connect(dbapi_connection, _record):
         dbapi_connection.isolation_level = None
         dbapi_connection.execute("PRAGMA foreign_keys=ON")
+        # readers never wait for a writer (imports, several workers); file databases only
+        dbapi_connection.execute("PRAGMA journal_mode=WAL")
+        dbapi_connection.execute("PRAGMA busy_timeout=10000")
 
     @event.listens_for(engine, "begin")
     def _begin(connection):

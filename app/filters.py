@@ -74,10 +74,30 @@ class FilterQuickSearch(fab.BaseFilter):
 
         columns = getattr(self.datamodel, "quick_search_columns", ())
         text = (value or "").strip()
-        if not text or not columns:
+        if not text:
+            return query
+        exact = _exact_id_search(self.model, text)
+        if exact is not None:
+            return query.filter(exact)
+        if not columns:
             return query
         like = f"%{text}%"
         return query.filter(or_(*[getattr(self.model, c).ilike(like) for c in columns]))
+
+
+def _exact_id_search(model, text: str):
+    """A full ID number finds its row exactly — for roles that may reveal sensitive
+    data, and without any partial matching that would tell other rows' numbers."""
+    from app import sensitive, standards
+
+    column = next((c for c, kind in sensitive.columns_of(model).items() if kind == "id"), None)
+    if column is None or len(text) < 15 or not sensitive.can_reveal():
+        return None
+    try:
+        number = standards.normalize_id_number(text)
+    except standards.StandardError:
+        return None
+    return getattr(model, column) == number
 
 
 class FilterDictEqual(fab.FilterEqual):

@@ -174,9 +174,12 @@ class Interface(SQLAInterface):
 
     def related_choices(self, relation: str, text: str = "", ids=None, page: int = 0, size: int = 20):
         """(count, rows) a picker for ``relation`` offers: scoped, searched, paged."""
-        target = sa_inspect(self.obj).relationships[relation].mapper.class_
+        prop = sa_inspect(self.obj).relationships[relation]
+        target = prop.mapper.class_
         pk = sa_inspect(target).primary_key[0]
         stmt = scope.apply(select(target), target)
+        if prop.info.get("picker_where") is not None:  # e.g. only residents in care
+            stmt = stmt.where(prop.info["picker_where"]())
         if ids is not None:
             stmt = stmt.where(pk.in_(ids))
         text = (text or "").strip()
@@ -187,6 +190,28 @@ class Interface(SQLAInterface):
         rows = self.session.scalars(stmt.options(*loads).order_by(display_column(target), pk)
                                     .offset(page * size).limit(size)).unique().all()
         return count, rows
+
+    # ----------------------------------------------------------------- showing
+    def _masked(self, item, column: str, value):
+        """Sensitive values are shown masked (lists, show pages, exports alike)."""
+        from app import sensitive
+
+        owner, leaf = item, column
+        if "." in column:
+            *path, leaf = column.split(".")
+            for part in path:
+                owner = getattr(owner, part, None) if owner is not None else None
+            if owner is None:
+                return value
+        return sensitive.shown(owner, leaf, value)
+
+    def get_values(self, lst, list_columns, masked: bool = True):
+        for item in lst:
+            yield {col: self._masked(item, col, self._get_attr_value(item, col)) if masked
+                   else self._get_attr_value(item, col) for col in list_columns}
+
+    def get_values_item(self, item, show_columns):
+        return [self._masked(item, col, self._get_attr_value(item, col)) for col in show_columns]
 
     def get_related_interface(self, col_name: str):
         return self.__class__(self.get_related_model(col_name))

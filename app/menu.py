@@ -4,6 +4,8 @@ from flask_babel import lazy_gettext as _l
 CATEGORIES = {
     "places": (_l("Places"), "fa-map-marker"),
     "orgs": (_l("Organisations"), "fa-sitemap"),
+    "people": (_l("People"), "fa-users"),
+    "care": (_l("Care"), "fa-heart"),
     "system": (_l("System"), "fa-cogs"),
 }
 CATEGORIES["audit"] = (_l("Audit"), "fa-history")

@@ -19,78 +19,94 @@ R, W = "read", "write"
 
 PLACES = ["Street", "Community", "Road", "Grid", "Compound", "Building", "Unit", "Station"]
 ORGS = ["Organisation", "Position"]
-BUSINESS = PLACES + ORGS
+PEOPLE = ["Household", "Person", "Merchant", "PartyMember", "Head", "Staff"]
+CARE = ["SpecialGroup", "CareGroup", "Visit"]
+BUSINESS = PLACES + ORGS + PEOPLE + CARE
 SYSTEM = ["DictItem"]
 AUDIT = ["AuditLog"]
+#: registers that can be imported from Excel
+IMPORTABLE = ["Household", "Person", "Merchant", "PartyMember", "SpecialGroup"]
+#: menus of views that are not entities: menu name → (entity whose read grants it, category)
+EXTRA_MENUS = {"OverdueList": ("Visit", "care")}
+#: revealing sensitive personal data, for roles marked "sensitive"
+SENSITIVE = ("can_reveal", "SensitiveData")
 
 
 def _all(level, names):
     return {n: level for n in names}
 
 
+def _actions(names, *actions):
+    return {n: list(actions) for n in names}
+
+
 #: role name → {"entities": {entity: read|write}, "actions": {entity: [action]},
-#:              "security": bool, "scope": (kind, node hint), "work": lazy text}
+#:              "security": bool, "sensitive": bool, "work": lazy text}
 ROLES: dict[str, dict] = {
     "系统管理员": {
         "entities": {**_all(W, SYSTEM), **_all(W, ["Street", "Community", "Road", "Grid"])},
         "actions": {"DictItem": ["export"]},
-        "security": False,
+        "security": False, "sensitive": False,
         "work": _l("Configure the places tree (streets, communities, grids) and the dictionaries."),
     },
     "安全管理员": {
         "entities": {},
         "actions": {},
-        "security": True,
+        "security": True, "sensitive": False,
         "work": _l("Manage user accounts, roles and their data scopes."),
     },
     "审计管理员": {
         "entities": _all(R, AUDIT),
         "actions": {},
-        "security": False,
-        "work": _l("Read the audit log of every change."),
+        "security": False, "sensitive": False,
+        "work": _l("Read the audit log of every change and of every look at sensitive data."),
     },
     "街道管理员": {
         "entities": {**_all(R, BUSINESS), **_all(R, SYSTEM)},
-        "actions": {e: ["export"] for e in ["Community", "Grid", "Compound", "Organisation", "Position"]},
-        "security": False,
+        "actions": _actions(["Community", "Grid", "Compound", "Organisation", "Position"] + PEOPLE + CARE, "export"),
+        "security": False, "sensitive": False,
         "work": _l("Oversee every community of the street."),
     },
     "社区书记/主任": {
         "entities": {**_all(W, BUSINESS), **_all(R, ["Street", "Community"]), **_all(R, SYSTEM)},
-        "actions": {e: ["export"] for e in ["Community", "Grid", "Compound", "Organisation", "Position"]},
-        "security": False,
-        "work": _l("Lead the community: places, organisations, and all work of the community."),
+        "actions": {**_actions(["Community", "Grid", "Compound", "Organisation", "Position"] + PEOPLE + CARE,
+                               "export"),
+                    **{e: ["export", "import"] for e in IMPORTABLE}},
+        "security": False, "sensitive": True,
+        "work": _l("Lead the community: places, organisations, people, care and all work of the community."),
     },
     "社区工作者": {
-        "entities": {**_all(W, ["Road", "Compound", "Building", "Unit", "Station"] + ORGS),
+        "entities": {**_all(W, ["Road", "Compound", "Building", "Unit", "Station"] + ORGS + PEOPLE + CARE),
                      **_all(R, ["Street", "Community", "Grid"]), **_all(R, SYSTEM)},
-        "actions": {e: ["export"] for e in ["Compound", "Organisation", "Position"]},
-        "security": False,
-        "work": _l("Keep the registers of compounds, buildings, stations and organisations."),
+        "actions": {**_actions(["Compound", "Organisation", "Position"] + PEOPLE + CARE, "export"),
+                    **{e: ["export", "import"] for e in IMPORTABLE}},
+        "security": False, "sensitive": True,
+        "work": _l("Keep the registers of compounds, stations, organisations, residents and care."),
     },
     "网格员": {
-        "entities": {**_all(W, ["Building", "Unit"]),
-                     **_all(R, ["Community", "Grid", "Compound", "Station", "Road"] + ORGS)},
+        "entities": {**_all(W, ["Building", "Unit", "Household", "Person", "SpecialGroup", "Visit"]),
+                     **_all(R, ["Community", "Grid", "Compound", "Station", "Road", "Merchant", "PartyMember",
+                                "Head", "Staff", "CareGroup"] + ORGS)},
         "actions": {},
-        "security": False,
-        "work": _l("Keep the buildings and units of your grid up to date."),
+        "security": False, "sensitive": True,
+        "work": _l("Keep your grid's buildings, households and residents up to date, and visit the residents in care."),
     },
     "结对单位联络员": {
-        "entities": _all(R, ["Community", "Compound", "Station", "Organisation"]),
+        "entities": _all(R, ["Community", "Compound", "Station", "Organisation", "PartyMember"]),
         "actions": {},
-        "security": False,
-        "work": _l("See the community's compounds, stations and organisations your unit works with."),
+        "security": False, "sensitive": False,
+        "work": _l("See the community's compounds, stations, organisations and party members your unit works with."),
     },
     "党员志愿者": {
-        "entities": _all(R, ["Community", "Compound", "Station"]),
+        "entities": {**_all(R, ["Community", "Compound", "Station"]), **_all(W, ["Visit"])},
         "actions": {},
-        "security": False,
-        "work": _l("See the compounds and red stations where you serve."),
+        "security": False, "sensitive": False,
+        "work": _l("Log your visits to the residents you care for."),
     },
     "领导查看": {
         "entities": _all(R, BUSINESS),
         "actions": {},
-        "security": False,
+        "security": False, "sensitive": False,
         "work": _l("Read everything in your scope for meetings; nothing can be changed."),
     },
 }
@@ -140,6 +156,11 @@ def expected_permissions(role: str, sm) -> set[tuple[str, str]]:
     for entity, actions in spec["actions"].items():
         for action in actions:
             pairs.add((f"can_{action}", entity))
+    for menu, (entity, category) in EXTRA_MENUS.items():
+        if entity in spec["entities"]:
+            pairs.update({("menu_access", menu), ("menu_access", category)})
+    if spec.get("sensitive"):
+        pairs.add(SENSITIVE)
     if spec["entities"]:
         pairs.update(API_DOCS)
     if spec["security"]:

@@ -137,7 +137,7 @@ def quick_search_columns(model, search_columns) -> list[str]:
     result = []
     for name in search_columns:
         prop = _prop(model, name)
-        if isinstance(prop, ColumnProperty):
+        if isinstance(prop, ColumnProperty) and not is_sensitive(model, name):
             column = prop.columns[0]
             if getattr(column.type, "length", None) and not column.info.get("dict_type") \
                     and column.info.get("choices") is None:
@@ -160,8 +160,17 @@ def _default_columns(model) -> list[str]:
     return result
 
 
+def is_sensitive(model, path: str) -> bool:
+    """Sensitive columns that are never searched or sorted by (a child's name, masked
+    only on display, can be searched like any name)."""
+    return info_of(model, path).get("sensitive") not in (None, "minor_name")
+
+
 def _is_sortable(model, path: str) -> bool:
+    """Sensitive columns are never sorted by (the order would tell their values)."""
     owner, prop = resolve(model, path)
+    if is_sensitive(model, path):
+        return False
     if isinstance(prop, ColumnProperty):
         return True
     return isinstance(prop, RelationshipProperty) and not prop.uselist
@@ -229,7 +238,9 @@ def _view_attrs(model) -> dict:
     show_columns = list(admin.show_columns or form_columns)
     if hasattr(model, "created_by_id"):
         show_columns += ["created_at", "created_by", "updated_at", "updated_by"]
-    search_columns = list(admin.search_columns or [c for c in list_columns if "." not in c])
+    # sensitive columns are never searched by partial text (exact ID search: FilterQuickSearch)
+    search_columns = [c for c in (admin.search_columns or [c for c in list_columns if "." not in c])
+                      if not is_sensitive(model, c)]
     all_columns = set(list_columns) | set(form_columns) | set(show_columns) | set(search_columns)
     labels = {c: label(model, c) for c in all_columns}
     descriptions = {c: info_of(model, c)["description"] for c in all_columns
@@ -334,7 +345,7 @@ def _api_attrs(model) -> dict:
         "add_columns": form_columns,
         "edit_columns": form_columns,
         "search_columns": search,
-        "order_columns": [c for c in list_cols if "." not in c],
+        "order_columns": [c for c in list_cols if "." not in c and not is_sensitive(model, c)],
         "label_columns": {c: (_l("%(name)s (id)", name=label(model, c.split(".")[0]))
                               if c.endswith(".id") else label(model, c))
                           for c in set(list_cols) | set(show_cols) | set(form_columns)},
@@ -417,3 +428,4 @@ def register_all(appbuilder) -> None:
 
     for model in entities():
         register_entity(appbuilder, model)
+    views.register(appbuilder)

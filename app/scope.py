@@ -10,6 +10,9 @@ it, via :class:`ScopeFilter` (FAB base filter) or :func:`apply`.
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
+from contextvars import ContextVar
+
 from flask import g, has_request_context
 from flask_appbuilder.models.filters import BaseFilter
 from flask_babel import lazy_gettext as _l
@@ -26,12 +29,29 @@ KINDS = {
 }
 
 
+_acting: ContextVar = ContextVar("acting_user", default=None)
+
+
+@contextmanager
+def acting_as(user):
+    """Work done outside a request on behalf of ``user`` (a background import, the CLI
+    with --user) is scoped, checked and recorded as that user's."""
+    token = _acting.set(user)
+    try:
+        yield user
+    finally:
+        _acting.reset(token)
+
+
 def acting_user():
-    """The signed-in user of this request (session or JWT), else None.
+    """The user on whose behalf this runs: :func:`acting_as`, else the signed-in user of
+    this request (session or JWT), else None.
 
     None means "no user": the CLI, the seed and migrations, which are not scoped.
     An anonymous web request gets :data:`NOBODY`, who sees nothing scoped.
     """
+    if _acting.get() is not None:
+        return _acting.get()
     if not has_request_context():
         return None
     user = getattr(g, "user", None)

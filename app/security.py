@@ -43,6 +43,7 @@ _PERMISSION_LABELS = {
     "can_chart": _l("Chart"), "can_download": _l("Download"),
     "resetpasswords": _l("Reset passwords"), "resetmypassword": _l("Change own password"),
     "can_action": _l("Action"), "can_related": _l("Read"), "copyrole": _l("Copy Role"),
+    "can_import": _l("Import"), "can_reveal": _l("Reveal sensitive data"),
 }
 _VIEW_LABELS = {
     "UserDBModelView": _l("Users"), "RoleModelView": _l("Roles"), "UserGroupModelView": _l("Groups"),
@@ -53,6 +54,7 @@ _VIEW_LABELS = {
     "OpenApi": _l("API description (OpenAPI)"), "SwaggerView": _l("API documentation (Swagger)"),
     "MenuApi": _l("Menu API"), "Security": _l("Security"), "List Users": _l("List Users"),
     "AuthDBView": _l("Sign In"), "HomeView": _l("Home"), "LocaleView": _l("Language"),
+    "SensitiveData": _l("Sensitive personal data"), "OverdueList": _l("Overdue visits"),
     "SecurityApi": _l("Sign-in API"), "UtilView": _l("Back"),
     "List Roles": _l("List Roles"), "List Groups": _l("List Groups"),
     "User's Statistics": _l("User's Statistics"), "Base Permissions": _l("Base Permissions"),

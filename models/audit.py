@@ -12,7 +12,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.declare import Admin as AdminBase, field
 from models.base import Model, now
 
-ACTIONS = {"insert": _l("Added"), "update": _l("Changed"), "delete": _l("Deleted")}
+ACTIONS = {"insert": _l("Added"), "update": _l("Changed"), "delete": _l("Deleted"),
+           "reveal": _l("Revealed sensitive data"), "reveal_export": _l("Exported sensitive data"),
+           "import": _l("Imported")}
 
 
 #: security records, audited beside the entities
@@ -46,6 +48,7 @@ class AuditLog(Model):
     entity_id: Mapped[Optional[str]] = mapped_column(String(40), info=field(_l("Record id")))
     summary: Mapped[Optional[str]] = mapped_column(String(200), info=field(_l("Record")))
     changes: Mapped[Optional[str]] = mapped_column(Text, info=field(_l("Changes")))
+    ip: Mapped[Optional[str]] = mapped_column(String(45), info=field(_l("From (IP address)")))
 
     __display__ = "summary"
 
@@ -56,7 +59,7 @@ class AuditLog(Model):
         icon = "fa-history"
         list_columns = ["at", "username", "action", "entity", "entity_id", "summary"]
         search_columns = ["username", "action", "entity", "entity_id", "at"]
-        show_columns = ["at", "username", "user_id", "action", "entity", "entity_id", "summary",
+        show_columns = ["at", "username", "user_id", "ip", "action", "entity", "entity_id", "summary",
                         "changes_text"]
         labels = {"changes_text": _l("Changes")}
         form_columns = []
@@ -86,6 +89,7 @@ class AuditLog(Model):
 def _field(model, key: str, label):
     """(label, value formatter) of a logged column."""
     from app.crud import format_value
+    from app.declare import choices_of
     from app.domain import relation_for_column
     from app.extensions import db
     from models.dictionary import label_of
@@ -95,12 +99,15 @@ def _field(model, key: str, label):
     relation = relation_for_column(model, key)
     column = model.__table__.columns.get(key)
     dict_type = column.info.get("dict_type") if column is not None else None
+    fixed = choices_of(column.info) if column is not None and column.info.get("choices") is not None else None
 
     def shown(value):
         if value is None or value == "":
             return ""
         if dict_type:
             return label_of(dict_type, value)
+        if fixed is not None:
+            return str(fixed.get(value, value))
         if relation is not None and isinstance(value, int):
             target = getattr(model, relation).property.mapper.class_
             row = db.session.get(target, value)

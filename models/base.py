@@ -30,7 +30,11 @@ def now() -> datetime.datetime:
 
 
 def current_user_id() -> Optional[int]:
-    """The id of the user acting in this request (web or API), else None (CLI, seed)."""
+    """The id of the user acting (web, API, or a job run on a user's behalf), else None."""
+    from app.scope import _acting
+
+    if _acting.get() is not None:
+        return _acting.get().id
     if not has_request_context():
         return None
     user = getattr(g, "user", None)

@@ -40,6 +40,8 @@ class DictItem(Tracked, Model):
     label: Mapped[str] = mapped_column(String(100), info=field(_l("Label")))
     sort: Mapped[Optional[int]] = mapped_column(Integer, default=0, info=field(_l("Order")))
     enabled: Mapped[Optional[bool]] = mapped_column(Boolean, default=True, info=field(_l("Enabled")))
+    number: Mapped[Optional[int]] = mapped_column(
+        Integer, info=field(_l("Number"), _l("A setting of the item, e.g. a special group's visit frequency in days")))
     notes: Mapped[Optional[str]] = mapped_column(String(500), info=field(_l("Notes")))
 
     class Admin(AdminBase):
@@ -47,9 +49,9 @@ class DictItem(Tracked, Model):
         label_plural = _l("Dictionaries")
         menu = "system"
         icon = "fa-book"
-        list_columns = ["type", "code", "label", "sort", "enabled"]
+        list_columns = ["type", "code", "label", "sort", "enabled", "number"]
         search_columns = ["type", "code", "label", "enabled"]
-        form_columns = ["type", "code", "label", "sort", "enabled", "notes"]
+        form_columns = ["type", "code", "label", "sort", "enabled", "number", "notes"]
         order = ("type", "asc")
         actions = EXPORT
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime
 import re
+import secrets
 from typing import Optional
 
 from flask_babel import lazy_gettext as _l
@@ -59,8 +60,8 @@ class Community(Tracked, Model):
         String(12), unique=True,
         info=field(_l("Statistical code"), _l("12-digit statistical division code")))
     area_km2: Mapped[Optional[float]] = mapped_column(Float, info=field(_l("Area (km²)")))
-    households: Mapped[Optional[int]] = mapped_column(Integer, info=field(_l("Households")))
-    population: Mapped[Optional[int]] = mapped_column(Integer, info=field(_l("Residents")))
+    households: Mapped[Optional[int]] = mapped_column(Integer, info=field(_l("Number of households")))
+    population: Mapped[Optional[int]] = mapped_column(Integer, info=field(_l("Population")))
     address: Mapped[Optional[str]] = mapped_column(String(200), info=field(_l("Address")))
     phone: Mapped[Optional[str]] = mapped_column(String(40), info=field(_l("Phone")))
     notes: Mapped[Optional[str]] = mapped_column(Text, info=field(_l("Notes")))
@@ -193,9 +194,12 @@ class Compound(Tracked, Model):
     address: Mapped[Optional[str]] = mapped_column(String(200), info=field(_l("Address")))
     roads = relationship(Road, secondary=compound_road, order_by=Road.name,
                          info=field(_l("Roads")))
-    households: Mapped[Optional[int]] = mapped_column(Integer, info=field(_l("Households")))
+    households: Mapped[Optional[int]] = mapped_column(Integer, info=field(_l("Number of households")))
     owner_unit: Mapped[Optional[str]] = mapped_column(
         String(100), info=field(_l("Owner unit"), _l("The unit that built a 单位自建 compound")))
+    public_token: Mapped[str] = mapped_column(
+        String(32), unique=True, default=lambda: secrets.token_urlsafe(12),
+        info=field(_l("Public notice key"), _l("Part of the public notice's address; not guessable")))
     notes: Mapped[Optional[str]] = mapped_column(Text, info=field(_l("Notes")))
 
     class Admin(AdminBase):
@@ -211,6 +215,20 @@ class Compound(Tracked, Model):
         scope = Scope(community="community_id", grid="grid_id")
         related = ["buildings", "stations"]
         actions = EXPORT
+        show_columns = ["name", "community", "grid", "type", "build_year", "address", "roads", "households",
+                        "owner_unit", "notes", "public_notice"]
+        labels = {"public_notice": _l("Three heads notice")}
+
+    @property
+    def public_notice(self):
+        """The printable public 三长 notice of the compound (no login needed)."""
+        from flask import url_for
+        from flask_babel import gettext
+        from markupsafe import Markup, escape
+
+        url = url_for("PublicNoticeView.three_heads", token=self.public_token, _external=True)
+        text = gettext("Open the public notice")
+        return Markup(f'<a href="{escape(url)}" target="_blank">{escape(text)}</a>')
 
     def validate(self, check) -> None:
         if self.grid is not None and self.community is not None \
@@ -240,7 +258,7 @@ class Building(Tracked, Model):
     grid: Mapped[Optional[Grid]] = relationship(info=field(_l("Grid")))
     name: Mapped[str] = mapped_column(String(50), info=field(_l("Building"), _l("e.g. 1栋")))
     floors: Mapped[Optional[int]] = mapped_column(Integer, info=field(_l("Floors")))
-    households: Mapped[Optional[int]] = mapped_column(Integer, info=field(_l("Households")))
+    households: Mapped[Optional[int]] = mapped_column(Integer, info=field(_l("Number of households")))
     notes: Mapped[Optional[str]] = mapped_column(Text, info=field(_l("Notes")))
 
     class Admin(AdminBase):
@@ -269,6 +287,14 @@ class Building(Tracked, Model):
 
         return or_(cls.name.ilike(like), cls.compound.has(Compound.name.ilike(like)))
 
+    @classmethod
+    def lookup(cls, text: str, session, stmt):
+        """The building named "小区 楼栋" (as shown and exported)."""
+        parts = (text or "").split()
+        if len(parts) < 2:
+            return stmt.where(cls.name == text)
+        return stmt.join(cls.compound).where(Compound.name == " ".join(parts[:-1]), cls.name == parts[-1])
+
     def validate(self, check) -> None:
         for name in ("floors", "households"):
             if (getattr(self, name) or 0) < 0:
@@ -291,7 +317,7 @@ class Unit(Tracked, Model):
     grid_id: Mapped[Optional[int]] = mapped_column(ForeignKey("grid.id"), index=True)
     grid: Mapped[Optional[Grid]] = relationship(info=field(_l("Grid")))
     name: Mapped[str] = mapped_column(String(50), info=field(_l("Unit"), _l("e.g. 1单元")))
-    households: Mapped[Optional[int]] = mapped_column(Integer, info=field(_l("Households")))
+    households: Mapped[Optional[int]] = mapped_column(Integer, info=field(_l("Number of households")))
     notes: Mapped[Optional[str]] = mapped_column(Text, info=field(_l("Notes")))
 
     class Admin(AdminBase):
@@ -321,6 +347,15 @@ class Unit(Tracked, Model):
 
         return or_(cls.name.ilike(like), cls.compound.has(Compound.name.ilike(like)),
                    cls.building.has(Building.name.ilike(like)))
+
+    @classmethod
+    def lookup(cls, text: str, session, stmt):
+        """The unit named "小区 楼栋 单元" (as shown and exported)."""
+        parts = (text or "").split()
+        if len(parts) < 3:
+            return stmt.where(False)
+        return (stmt.join(cls.building).join(Building.compound)
+                .where(Compound.name == " ".join(parts[:-2]), Building.name == parts[-2], cls.name == parts[-1]))
 
 
 #: The linkage parties of a red station by compound type (GLOSSARY.md). Each party is

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from app.extensions import db
+from seed.standards import DICTIONARY as STANDARD_CODES
 
 DICTIONARY = {
     "compound_type": [
@@ -28,6 +29,19 @@ DICTIONARY = {
         ("director", "主任"), ("deputy_director", "副主任"), ("group_leader", "组长"),
         ("captain", "队长"), ("liaison", "联络员"), ("chair", "主席"),
     ],
+    "residence_type": [("registered", "户籍人口"), ("resident", "常住人口"), ("floating", "流动人口")],
+    # the number is the visit frequency in days (天天敲门)
+    "special_group_type": [
+        ("subsistence", "低保户", 30), ("empty_nest", "空巢老人", 7), ("living_alone", "独居老人", 7),
+        ("disabled", "残疾人", 14), ("lost_only_child", "失独家庭", 14), ("left_behind_child", "留守儿童", 14),
+    ],
+    "disability_category": [("visual", "视力残疾"), ("hearing", "听力残疾"), ("speech", "言语残疾"),
+                            ("physical", "肢体残疾"), ("intellectual", "智力残疾"), ("mental", "精神残疾"),
+                            ("multiple", "多重残疾")],
+    "disability_level": [("1", "一级"), ("2", "二级"), ("3", "三级"), ("4", "四级")],
+    "merchant_type": [("retail", "零售"), ("catering", "餐饮"), ("services", "生活服务"), ("repair", "维修"),
+                      ("medical", "医药"), ("education", "教育培训"), ("other", "其他")],
+    **STANDARD_CODES,
 }
 
 
@@ -38,10 +52,11 @@ def load() -> int:
     from app import domain
 
     existing = {(t, c) for t, c in db.session.execute(select(DictItem.type, DictItem.code))}
-    items = [DictItem(type=dict_type, code=code, label=label, sort=order, enabled=True)
+    items = [DictItem(type=dict_type, code=entry[0], label=entry[1], sort=order, enabled=True,
+                      number=entry[2] if len(entry) > 2 else None)
              for dict_type, entries in DICTIONARY.items()
-             for order, (code, label) in enumerate(entries, start=1)
-             if (dict_type, code) not in existing]
+             for order, entry in enumerate(entries, start=1)
+             if (dict_type, entry[0]) not in existing]
     domain.save_many(items)
     clear_cache()
     return len(items)

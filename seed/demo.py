@@ -93,7 +93,7 @@ class Loader:
         return obj
 
 
-def load() -> dict:
+def load(people: bool = True) -> dict:
     from models.places import Building, Community, Compound, Grid, Road, Station, Street, Unit
 
     ld = Loader()
@@ -160,6 +160,10 @@ def load() -> dict:
                      type="property", build_year=2005, households=200)
 
     _organisations(ld, street, community, second, grids, compounds)
+    if people:
+        from seed import people as people_seed
+
+        people_seed.load(community, grids, compounds, users, ld.counts)
     db.session.commit()
     return dict(sorted(ld.counts.items()))
 

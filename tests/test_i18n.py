@@ -14,7 +14,7 @@ ROOT = os.path.dirname(os.path.dirname(__file__))
 PO = os.path.join(ROOT, "translations", "zh", "LC_MESSAGES", "messages.po")
 MO = os.path.join(ROOT, "translations", "zh", "LC_MESSAGES", "messages.mo")
 KEYWORDS = {"_": None, "_l": None, "gettext": None, "lazy_gettext": None,
-            "ngettext": (1, 2), "lazy_ngettext": (1, 2), "lazy_formatter_gettext": None}
+            "ngettext": (1, 2), "lazy_ngettext": (1, 2), "lazy_formatter_gettext": None, "N_": None}
 
 
 def _catalog():
@@ -88,6 +88,7 @@ def english_words(page: str, allowed=()) -> set[str]:
     """English words of the visible text; ``allowed`` are data (user names, codes)."""
     text = visible_text(page)
     text = re.sub(r"[\w.+-]+@[\w.-]+", " ", text)  # e-mail addresses
+    text = re.sub(r"\b[0-9A-Z]{18}\b", " ", text)  # unified social credit codes (data)
     for word in sorted(allowed, key=len, reverse=True):
         text = re.sub(r"(?<![A-Za-z])" + re.escape(word) + r"(?![A-Za-z])", " ", text)
     words = set(re.findall(r"[A-Za-z]{2,}", text))

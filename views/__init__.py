@@ -1,3 +1,18 @@
 """Views the registry cannot generate: dashboards, workflow actions, public pages,
 and custom subclasses of generated views (registered with ``registry.override``)."""
-from views import home, organisations  # noqa: F401
+from flask_babel import lazy_gettext as _l
+
+from views import home, organisations  # noqa: F401  (overrides register on import)
+
+
+def register(appbuilder) -> None:
+    """Add the views that are not generated from an entity."""
+    from views.care import OverdueView
+    from views.public import PublicNoticeView
+    from views.sensitive import SensitiveDataApi, SensitiveDataView
+
+    appbuilder.add_view(OverdueView, "OverdueList", label=_l("Overdue visits"), icon="fa-bell",
+                        category="care")
+    appbuilder.add_view_no_menu(SensitiveDataView)
+    appbuilder.add_api(SensitiveDataApi)
+    appbuilder.add_view_no_menu(PublicNoticeView)

@@ -33,5 +33,11 @@ class HomeView(IndexView):
                     })
             if entries:
                 sections.append({"category": category, "entries": entries})
+        overdue_count = None
+        if sm.has_access("can_read", "Visit"):
+            from models.care import overdue
+
+            overdue_count = overdue(count_only=True)
         return self.render_template(self.index_template, appbuilder=self.appbuilder,
-                                    roles=roles, work=work, sections=sections, user=user)
+                                    roles=roles, work=work, sections=sections, user=user,
+                                    overdue_count=overdue_count)

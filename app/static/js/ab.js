@@ -141,3 +141,23 @@ $('#modal-confirm').on('show.bs.modal', function (e) {
     $(this).find('#modal-confirm-ok').attr('href', $(e.relatedTarget).data('href'));
 });
 
+
+
+//---------------------------------------
+// Reveal one sensitive value (the server logs who, what, when, from where)
+//---------------------------------------
+$(document).on('click', '.reveal-value', function () {
+    var button = $(this);
+    $.ajax({
+        url: button.data('url'), method: 'POST',
+        headers: {'X-CSRFToken': $('meta[name=csrf-token]').attr('content')},
+        success: function (data) {
+            button.siblings('span').text(data.value);
+            button.remove();
+        },
+        error: function (xhr) {
+            var message = (xhr.responseJSON && xhr.responseJSON.message) || I18N.errorLoading;
+            ab_alert(message);
+        }
+    });
+});

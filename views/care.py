@@ -1,0 +1,31 @@
+"""走访提醒: residents in care whose last visit is older than their frequency, for the
+user's own scope (a grid worker sees their grid); built for a phone screen."""
+from __future__ import annotations
+
+import datetime
+
+from flask import url_for
+from flask_appbuilder import BaseView, expose
+from flask_appbuilder.security.decorators import has_access
+
+from app.registry import entity_permissions
+from models.care import Visit, overdue
+
+
+class OverdueView(BaseView):
+    route_base = "/care"
+    default_view = "overdue"
+    class_permission_name = "Visit"  # whoever reads visits reads the reminders
+    base_permissions = entity_permissions(Visit)
+    method_permission_name = {"overdue": "read"}
+
+    @expose("/overdue/")
+    @has_access
+    def overdue(self):
+        today = datetime.date.today()
+        rows = [{"person": person, "days": days, "last": last,
+                 "late": (today - last).days - days if last else None,
+                 "visit_url": url_for("VisitView.add", person=person.id),
+                 "show_url": url_for("PersonView.show", pk=person.id)}
+                for person, days, last in overdue(today=today)]
+        return self.render_template("care/overdue.html", rows=rows, today=today)
