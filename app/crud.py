@@ -178,7 +178,9 @@ class EntityView(ModelView):
         columns = sensitive.columns_of(self.datamodel.obj)
         widgets["show"].template_args["reveal"] = {
             c: url_for("SensitiveDataView.reveal", entity=self.datamodel.obj.__name__, pk=pk, column=c)
-            for c in self.show_columns if c in columns} if sensitive.can_reveal() else {}
+            for c in self.show_columns
+            if c in columns and (columns[c] != "minor_name" or sensitive.is_minor_row(item))} \
+            if sensitive.can_reveal() else {}
         return widgets
 
     def _show(self, pk):
@@ -228,8 +230,34 @@ class EntityView(ModelView):
                 flash(gettext("Nothing was saved. Please correct the marked fields."), "danger")
         else:
             self._prefill_scope(form)
+            self._prefill_defaults(form)
+            self._prefill_args(form)
             self.update_redirect()
         return self._get_add_widget(form=form, exclude_cols=exclude_cols)
+
+    def _prefill_defaults(self, form) -> None:
+        """What the model proposes for a new row (``form_defaults(user)``)."""
+        defaults = getattr(self.datamodel.obj, "form_defaults", None)
+        if defaults is None:
+            return
+        for name, value in defaults(scope.acting_user()).items():
+            if name in form and not form[name].data:
+                form[name].data = value
+
+    def _prefill_args(self, form) -> None:
+        """``/visit/add?person=12``: a link may start the form with a chosen row (the
+        overdue list's "log a visit"). Only rows the user may see are taken."""
+        for field in form:
+            raw = request.args.get(field.name)
+            model = getattr(field, "model", None)
+            if raw is None or model is None or getattr(field, "multiple", False):
+                continue
+            pk = bounded_int(raw, low=1)
+            if pk is not None:
+                from sqlalchemy import select
+
+                field.data = self.datamodel.session.scalars(
+                    scope.apply(select(model).where(model.id == pk), model)).first()
 
     def _prefill_scope(self, form) -> None:
         """A new row starts in the user's own street / community / grid."""
@@ -424,11 +452,15 @@ class EntityView(ModelView):
     def import_job_status(self, job_id):
         from flask import jsonify
 
-        from models.jobs import PHASES
+        from app.jobs import progress_of
+        from models.jobs import PHASES, percent_of
 
         job = self._job(job_id)
-        return jsonify(status=job.status, phase=str(PHASES.get(job.status, "")), percent=job.percent,
-                       done=job.done, total=job.total, written=job.written, bad_rows=job.bad_rows,
+        now = {"status": job.status, "done": job.done, "total": job.total}
+        now.update(progress_of(job))  # the job's own report while it runs
+        return jsonify(status=now["status"], phase=str(PHASES.get(now["status"], "")),
+                       percent=percent_of(now["status"], now["done"], now["total"]),
+                       done=now["done"], total=now["total"], written=job.written, bad_rows=job.bad_rows,
                        message=job.message or "", errors=bool(job.error_workbook),
                        finished=job.status in ("done", "failed"))
 

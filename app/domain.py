@@ -9,6 +9,7 @@ nothing is written.
 """
 from __future__ import annotations
 
+import logging
 import warnings
 from typing import Any
 
@@ -21,6 +22,7 @@ from app import scope
 from app.extensions import db
 
 NON_FIELD = "_"
+log = logging.getLogger(__name__)
 
 # Rows written in chunks (save_many): a parent flushed with the first chunk still lists
 # children of later chunks, which SQLAlchemy mentions; they are written with their chunk.
@@ -423,6 +425,10 @@ def save_many(items, *, commit: bool = True, session=None, chunk: int = 0, progr
             "The record conflicts with existing data (a duplicate or a missing link). Nothing was saved.")]}) from exc
     except DBAPIError as exc:  # e.g. a value the database cannot store
         session.rollback()
+        log.warning("database refused a write: %s", exc)
+        if "locked" in str(exc.orig).lower():
+            raise ValidationFailed({NON_FIELD: [_l(
+                "The database is busy with another change. Nothing was saved; please try again.")]}) from exc
         raise ValidationFailed({NON_FIELD: [_l("The database refused a value. Nothing was saved.")]}) from exc
     if commit:
         session.commit()

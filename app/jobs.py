@@ -1,13 +1,16 @@
-"""Running an import in the background, with its progress in the database.
+"""Running an import in the background.
 
 The import itself is one transaction (app/importer.py): a job killed half-way leaves
-no rows. Progress goes through a second connection, so other requests (any worker)
-can show it; while the rows are being written (the database write lock is held on
-SQLite) the job only reports that it is writing.
+no rows. While it runs, its progress is a small file under ``instance/jobs/`` that any
+worker process can read (writing progress to the database would touch the database the
+import is reading, and on SQLite spoil its read snapshot); the outcome is written to
+the job's row once the import's transaction is over.
 """
 from __future__ import annotations
 
+import json
 import logging
+import os
 import threading
 
 from flask import Flask, current_app
@@ -21,9 +24,35 @@ from models import jobs as J
 log = logging.getLogger(__name__)
 
 
+def _progress_path(job_id: int) -> str:
+    folder = os.path.join(current_app.instance_path, "jobs")
+    os.makedirs(folder, exist_ok=True)
+    return os.path.join(folder, f"import-{job_id}.json")
+
+
+def _progress(job_id: int, **values) -> None:
+    """Progress of a running job, atomically replaced (readers never see half a file)."""
+    path = _progress_path(job_id)
+    tmp = f"{path}.{os.getpid()}.tmp"
+    with open(tmp, "w", encoding="utf-8") as fh:
+        json.dump(values, fh)
+    os.replace(tmp, path)
+
+
+def progress_of(job) -> dict:
+    """What a running job last reported (empty when finished or not started)."""
+    if job.status in (J.DONE, J.FAILED):
+        return {}
+    try:
+        with open(_progress_path(job.id), encoding="utf-8") as fh:
+            return json.load(fh)
+    except (OSError, ValueError):
+        return {}
+
+
 def _set(job_id: int, **values) -> None:
-    """Progress through a connection of its own (visible to other requests at once);
-    a job run inside the request (IMPORT_IN_BACKGROUND off) uses the request's session."""
+    """The outcome of a job, through a connection of its own; a job run inside the
+    request (IMPORT_IN_BACKGROUND off) uses the request's session."""
     statement = update(J.ImportJob).where(J.ImportJob.id == job_id).values(**values)
     if not current_app.config.get("IMPORT_IN_BACKGROUND", True):
         db.session.execute(statement)
@@ -64,20 +93,15 @@ def _run(app: Flask, job_id: int, data: bytes) -> None:
     update_existing = bool(job.update_existing)
     if app.config.get("IMPORT_IN_BACKGROUND", True):
         db.session.commit()  # end the read: the progress connection may write now
-    writing = {"on": False}
-
     background = app.config.get("IMPORT_IN_BACKGROUND", True)
 
     def progress(phase, done, total):
-        # in the request itself nobody could watch, and the import's own transaction
-        # must not be committed half-way: progress only for background jobs
-        if background and not writing["on"]:
-            _set(job_id, status=phase, done=done, total=total)
+        if background:  # in the request itself nobody could watch
+            _progress(job_id, status=phase, done=done, total=total)
 
     def on_writing():
         if background:
-            _set(job_id, status=J.WRITING, done=0)
-        writing["on"] = True
+            _progress(job_id, status=J.WRITING, done=0, total=0)
 
     try:
         with scope.acting_as(user):
@@ -104,3 +128,7 @@ def _run(app: Flask, job_id: int, data: bytes) -> None:
             bad=result.bad_rows, total=result.total)
         _set(job_id, status=J.FAILED, message=message, bad_rows=result.bad_rows,
              total=result.total, error_workbook=result.error_workbook, finished_at=J.now())
+    try:
+        os.remove(_progress_path(job_id))
+    except OSError:
+        pass

@@ -217,15 +217,19 @@ def form_extra_fields(model, columns: list[str], search: bool = False) -> dict:
         if isinstance(prop, RelationshipProperty):
             result[name] = _picker(model, name, info, required=not search and _required_relation(model, name))
         elif isinstance(prop, ColumnProperty) and info.get("choices") is not None:
-            result[name] = fields.ChoiceSelectField(info.get("label", name), [Optional()],
-                                                    info=info, description=info.get("description", ""))
+            default = prop.columns[0].default
+            result[name] = fields.ChoiceSelectField(
+                info.get("label", name), [Optional()], info=info, description=info.get("description", ""),
+                default=None if search or default is None or not default.is_scalar else default.arg,
+                render_kw={"class": "form-control"})
         elif isinstance(prop, ColumnProperty) and info.get("dict_type"):
             column = prop.columns[0]
             required = not search and not column.nullable and column.default is None
             validators = [InputRequired(message=_l("This field is required."))] if required else [Optional()]
             result[name] = fields.DictSelectField(info.get("label", name), validators,
                                                   dict_type=info["dict_type"],
-                                                  description=info.get("description", ""))
+                                                  description=info.get("description", ""),
+                                                  render_kw={"class": "form-control"})
     return result
 
 

@@ -120,10 +120,19 @@ class Visit(Tracked, Model):
         derive = {"community": "person.community", "grid": "person.grid", "care_group": "person.care_group"}
         actions = EXPORT
 
+    @classmethod
+    def form_defaults(cls, user) -> dict:
+        """A new visit: today, by the signed-in staff member."""
+        from app.extensions import db
+
+        own = db.session.scalars(select(Staff).where(Staff.user_id == user.id)).all() \
+            if getattr(user, "id", None) else []
+        return {"visited_on": datetime.date.today(), "staff": own}
+
     def validate(self, check) -> None:
         if self.visited_on is not None and self.visited_on > datetime.date.today():
             check.error("visited_on", _l("A visit cannot be in the future."))
-        if not self.staff and not self.members and not self.created_by_id:
+        if not self.staff and not self.members:
             check.error("staff", _l("Who visited? Choose at least one visitor."))
 
 
