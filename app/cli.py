@@ -52,7 +52,6 @@ def register(app: Flask) -> None:
 
         from app import importer, scope
         from app.registry import entities
-        from models.users import AppUser
 
         model = next((m for m in entities() if entity in (m.__tablename__, m.__name__)), None)
         if model is None or not importer.importable(model):

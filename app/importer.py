@@ -13,9 +13,9 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass, field as dc_field
 
-from flask_babel import gettext, lazy_gettext as _l
-from sqlalchemy import Boolean, Date, DateTime, Float, Integer, Numeric, func, inspect as sa_inspect, select
-from sqlalchemy.orm import ColumnProperty, RelationshipProperty
+from flask_babel import gettext
+from sqlalchemy import Boolean, Date, DateTime, Float, Integer, Numeric, inspect as sa_inspect, select
+from sqlalchemy.orm import RelationshipProperty
 
 from app import domain, excel, scope
 from app.declare import choices_of
@@ -309,23 +309,16 @@ def export(model, rows, *, reveal: bool = False) -> bytes:
     """The rows as .xlsx in the import layout (constant memory). Sensitive columns are
     masked unless ``reveal`` (a logged export by a permitted role)."""
     from app import sensitive
-    from app.registry import label
 
     cols = columns(model)
     writer = excel.XlsxWriter(cols, str(model.Admin.plural(model))[:31], excel.translated_texts())
     count = 0
     for item in rows:
-        values = []
-        for column in cols:
-            value = getattr(item, column.name)
-            if isinstance(value, db.Model) if hasattr(db, "Model") else False:
-                value = str(value)
-            values.append(_cell(model, item, column, value, reveal, sensitive))
-        writer.append(values)
+        writer.append([_cell(model, item, column, getattr(item, column.name), reveal, sensitive)
+                       for column in cols])
         count += 1
     if reveal:
         sensitive.log_export(model, count)
-    del label
     return writer.save()
 
 

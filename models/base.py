@@ -12,7 +12,7 @@ from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
 from app.declare import field
 
-__all__ = ["Model", "Tracked", "current_user_id", "now"]
+__all__ = ["InCommunity", "Model", "Tracked", "current_user_id", "now"]
 
 # Named constraints, so that migrations can alter them on SQLite and PostgreSQL alike.
 # (FAB's ab_* tables are defined before this and keep their own names.)
@@ -42,6 +42,27 @@ def current_user_id() -> Optional[int]:
         return user.id if user is not None and user.is_authenticated else None
     except Exception:  # anonymous or detached
         return None
+
+
+class InCommunity:
+    """The community (required) and grid (optional) a row belongs to: what the data
+    scope filters on. Most rows take them from a parent (``Admin.derive``)."""
+
+    @declared_attr
+    def community_id(cls) -> Mapped[int]:
+        return mapped_column(Integer, ForeignKey("community.id"), index=True, nullable=False)
+
+    @declared_attr
+    def community(cls):
+        return relationship("Community", foreign_keys=[cls.community_id], info=field(_l("Community")))
+
+    @declared_attr
+    def grid_id(cls) -> Mapped[Optional[int]]:
+        return mapped_column(Integer, ForeignKey("grid.id"), index=True, nullable=True)
+
+    @declared_attr
+    def grid(cls):
+        return relationship("Grid", foreign_keys=[cls.grid_id], info=field(_l("Grid")))
 
 
 class Tracked:

@@ -10,9 +10,8 @@ from sqlalchemy import Column, Date, ForeignKey, String, Table, Text, func, sele
 from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
 from app.declare import Admin as AdminBase, EXPORT, Scope, field
-from models.base import Model, Tracked
+from models.base import InCommunity, Model, Tracked
 from models.people import ACTIVE, PartyMember, Person, SpecialGroup, Staff
-from models.places import Community, Grid
 
 care_group_staff = Table(
     "care_group_staff", Model.metadata,
@@ -32,7 +31,7 @@ visit_member = Table(
     Column("party_member_id", ForeignKey("party_member.id", ondelete="CASCADE"), primary_key=True))
 
 
-class CareGroup(Tracked, Model):
+class CareGroup(InCommunity, Tracked, Model):
     """天天敲门组: the people who look after one special-group resident."""
 
     __tablename__ = "care_group"
@@ -45,10 +44,6 @@ class CareGroup(Tracked, Model):
     members = relationship(PartyMember, secondary=care_group_member,
                            info=field(_l("Party members"), _l("On-the-job and sinking party members")))
     notes: Mapped[Optional[str]] = mapped_column(Text, info=field(_l("Notes")))
-    community_id: Mapped[int] = mapped_column(ForeignKey("community.id"), index=True)
-    community: Mapped[Community] = relationship(info=field(_l("Community")))
-    grid_id: Mapped[Optional[int]] = mapped_column(ForeignKey("grid.id"), index=True)
-    grid: Mapped[Optional[Grid]] = relationship(info=field(_l("Grid")))
 
     __display_loads__ = ["person"]
 
@@ -81,7 +76,7 @@ NORMAL, ATTENTION, URGENT = "normal", "attention", "urgent"
 ASSESSMENTS = {NORMAL: _l("Normal"), ATTENTION: _l("Needs attention"), URGENT: _l("Urgent")}
 
 
-class Visit(Tracked, Model):
+class Visit(InCommunity, Tracked, Model):
     """走访记录: one visit (or call) to a resident in care."""
 
     __tablename__ = "visit"
@@ -100,10 +95,6 @@ class Visit(Tracked, Model):
     findings: Mapped[Optional[str]] = mapped_column(Text, info=field(_l("Findings")))
     assessment: Mapped[str] = mapped_column(String(10), default=NORMAL,
                                             info=field(_l("Assessment"), choices=ASSESSMENTS))
-    community_id: Mapped[int] = mapped_column(ForeignKey("community.id"), index=True)
-    community: Mapped[Community] = relationship(info=field(_l("Community")))
-    grid_id: Mapped[Optional[int]] = mapped_column(ForeignKey("grid.id"), index=True)
-    grid: Mapped[Optional[Grid]] = relationship(info=field(_l("Grid")))
 
     __display__ = "visited_on"
 

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
 from app import standards
 from app.declare import Admin as AdminBase, EXPORT, Scope, field
-from models.base import Model, Tracked
+from models.base import InCommunity, Model, Tracked
 from models.dictionary import register_dict_type
 from models.orgs import Organisation
 from models.places import Building, Community, Compound, Grid, Road, Unit
@@ -45,7 +45,7 @@ def _standard(check, field_name, function, value):
         return None
 
 
-class Household(Tracked, Model):
+class Household(InCommunity, Tracked, Model):
     """户: a dwelling (unit and room) and the people registered in it."""
 
     __tablename__ = "household"
@@ -59,10 +59,6 @@ class Household(Tracked, Model):
     building: Mapped[Building] = relationship(info=field(_l("Building")))
     compound_id: Mapped[int] = mapped_column(ForeignKey("compound.id"), index=True)
     compound: Mapped[Compound] = relationship(info=field(_l("Compound")))
-    community_id: Mapped[int] = mapped_column(ForeignKey("community.id"), index=True)
-    community: Mapped[Community] = relationship(info=field(_l("Community")))
-    grid_id: Mapped[Optional[int]] = mapped_column(ForeignKey("grid.id"), index=True)
-    grid: Mapped[Optional[Grid]] = relationship(info=field(_l("Grid")))
     notes: Mapped[Optional[str]] = mapped_column(Text, info=field(_l("Notes")))
 
     __display_loads__ = ["compound", "building", "unit"]
@@ -126,7 +122,7 @@ class Household(Tracked, Model):
             self.room = self.room.strip()
 
 
-class Person(Tracked, Model):
+class Person(InCommunity, Tracked, Model):
     """居民: a resident (户籍, 常住 or 流动人口) of the community."""
 
     __tablename__ = "person"
@@ -158,10 +154,6 @@ class Person(Tracked, Model):
     compound_id: Mapped[Optional[int]] = mapped_column(ForeignKey("compound.id"), index=True)
     compound: Mapped[Optional[Compound]] = relationship(
         info=field(_l("Compound"), _l("Taken from the household when it is given")))
-    community_id: Mapped[int] = mapped_column(ForeignKey("community.id"), index=True)
-    community: Mapped[Community] = relationship(info=field(_l("Community")))
-    grid_id: Mapped[Optional[int]] = mapped_column(ForeignKey("grid.id"), index=True)
-    grid: Mapped[Optional[Grid]] = relationship(info=field(_l("Grid")))
     employer: Mapped[Optional[str]] = mapped_column(String(100), info=field(_l("Employer")))
     notes: Mapped[Optional[str]] = mapped_column(Text, info=field(_l("Notes")))
 
@@ -252,7 +244,7 @@ def _sex_label(code: str) -> str:
     return label_of("gender", code)
 
 
-class Merchant(Tracked, Model):
+class Merchant(InCommunity, Tracked, Model):
     """商业经营户: a shop or business in the community (317 in the case study)."""
 
     __tablename__ = "merchant"
@@ -272,10 +264,6 @@ class Merchant(Tracked, Model):
     road_id: Mapped[Optional[int]] = mapped_column(ForeignKey("road.id"), index=True)
     road: Mapped[Optional[Road]] = relationship(info=field(_l("Road")))
     address: Mapped[Optional[str]] = mapped_column(String(200), info=field(_l("Address")))
-    community_id: Mapped[int] = mapped_column(ForeignKey("community.id"), index=True)
-    community: Mapped[Community] = relationship(info=field(_l("Community")))
-    grid_id: Mapped[Optional[int]] = mapped_column(ForeignKey("grid.id"), index=True)
-    grid: Mapped[Optional[Grid]] = relationship(info=field(_l("Grid")))
     notes: Mapped[Optional[str]] = mapped_column(Text, info=field(_l("Notes")))
 
     __display__ = "shop_name"
@@ -336,7 +324,7 @@ ACTIVE, ENDED = "active", "ended"
 MEMBERSHIP_STATUS = {ACTIVE: _l("In care"), ENDED: _l("Ended")}
 
 
-class SpecialGroup(Tracked, Model):
+class SpecialGroup(InCommunity, Tracked, Model):
     """特殊群体: a typed tag on a resident who needs care (低保户, 空巢老人, 残疾人…)."""
 
     __tablename__ = "special_group"
@@ -358,10 +346,6 @@ class SpecialGroup(Tracked, Model):
     status: Mapped[str] = mapped_column(String(10), default=ACTIVE,
                                         info=field(_l("Status"), choices=MEMBERSHIP_STATUS))
     details: Mapped[Optional[str]] = mapped_column(Text, info=field(_l("Details"), sensitive="secret"))
-    community_id: Mapped[int] = mapped_column(ForeignKey("community.id"), index=True)
-    community: Mapped[Community] = relationship(info=field(_l("Community")))
-    grid_id: Mapped[Optional[int]] = mapped_column(ForeignKey("grid.id"), index=True)
-    grid: Mapped[Optional[Grid]] = relationship(info=field(_l("Grid")))
 
     __display__ = "type"
 
@@ -402,7 +386,7 @@ CATEGORY = {ON_JOB: _l("On-the-job party member"), SINKING: _l("Sinking party me
             RETIRED: _l("Retired party member")}
 
 
-class PartyMember(Tracked, Model):
+class PartyMember(InCommunity, Tracked, Model):
     """党员: a party member of a branch, and for 在职/下沉 members their unit."""
 
     __tablename__ = "party_member"
@@ -426,10 +410,6 @@ class PartyMember(Tracked, Model):
         info=field(_l("Party-member household"), _l("党员中心户 led by this member")))
     commitment: Mapped[Optional[str]] = mapped_column(
         Text, info=field(_l("Public commitment"), _l("亮身份亮承诺: what the member promises to do")))
-    community_id: Mapped[int] = mapped_column(ForeignKey("community.id"), index=True)
-    community: Mapped[Community] = relationship(info=field(_l("Community")))
-    grid_id: Mapped[Optional[int]] = mapped_column(ForeignKey("grid.id"), index=True)
-    grid: Mapped[Optional[Grid]] = relationship(info=field(_l("Grid")))
 
     class Admin(AdminBase):
         label = _l("Party member")
@@ -470,7 +450,7 @@ class PartyMember(Tracked, Model):
 LEVELS = {"compound": _l("Compound head"), "building": _l("Building head"), "unit": _l("Unit head")}
 
 
-class Head(Tracked, Model):
+class Head(InCommunity, Tracked, Model):
     """三长: 小区长 / 楼栋长 / 单元长, posted publicly (上墙公示) in their compound."""
 
     __tablename__ = "head"
@@ -492,10 +472,6 @@ class Head(Tracked, Model):
     publish_phone: Mapped[Optional[bool]] = mapped_column(
         Boolean, default=False,
         info=field(_l("Phone on the public notice"), _l("Only with the head's consent")))
-    community_id: Mapped[int] = mapped_column(ForeignKey("community.id"), index=True)
-    community: Mapped[Community] = relationship(info=field(_l("Community")))
-    grid_id: Mapped[Optional[int]] = mapped_column(ForeignKey("grid.id"), index=True)
-    grid: Mapped[Optional[Grid]] = relationship(info=field(_l("Grid")))
 
     class Admin(AdminBase):
         label = _l("Three heads")

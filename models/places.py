@@ -12,7 +12,7 @@ from sqlalchemy import (Column, Date, Float, ForeignKey, Integer, String, Table,
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.declare import Admin as AdminBase, EXPORT, Scope, field
-from models.base import Model, Tracked
+from models.base import InCommunity, Model, Tracked
 
 
 class Street(Tracked, Model):
@@ -243,7 +243,7 @@ class Compound(Tracked, Model):
             check.error("households", _l("Must not be negative."))
 
 
-class Building(Tracked, Model):
+class Building(InCommunity, Tracked, Model):
     """楼栋: each has a 楼栋长 (136 in the case study)."""
 
     __tablename__ = "building"
@@ -252,10 +252,6 @@ class Building(Tracked, Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     compound_id: Mapped[int] = mapped_column(ForeignKey("compound.id"), index=True)
     compound: Mapped[Compound] = relationship(backref="buildings", info=field(_l("Compound")))
-    community_id: Mapped[int] = mapped_column(ForeignKey("community.id"), index=True)
-    community: Mapped[Community] = relationship(info=field(_l("Community")))
-    grid_id: Mapped[Optional[int]] = mapped_column(ForeignKey("grid.id"), index=True)
-    grid: Mapped[Optional[Grid]] = relationship(info=field(_l("Grid")))
     name: Mapped[str] = mapped_column(String(50), info=field(_l("Building"), _l("e.g. 1栋")))
     floors: Mapped[Optional[int]] = mapped_column(Integer, info=field(_l("Floors")))
     households: Mapped[Optional[int]] = mapped_column(Integer, info=field(_l("Number of households")))
@@ -301,7 +297,7 @@ class Building(Tracked, Model):
                 check.error(name, _l("Must not be negative."))
 
 
-class Unit(Tracked, Model):
+class Unit(InCommunity, Tracked, Model):
     """单元 (stairwell unit): each has a 单元长 (274 in the case study)."""
 
     __tablename__ = "unit"
@@ -312,10 +308,6 @@ class Unit(Tracked, Model):
     building: Mapped[Building] = relationship(backref="units", info=field(_l("Building")))
     compound_id: Mapped[int] = mapped_column(ForeignKey("compound.id"), index=True)
     compound: Mapped[Compound] = relationship(info=field(_l("Compound")))
-    community_id: Mapped[int] = mapped_column(ForeignKey("community.id"), index=True)
-    community: Mapped[Community] = relationship(info=field(_l("Community")))
-    grid_id: Mapped[Optional[int]] = mapped_column(ForeignKey("grid.id"), index=True)
-    grid: Mapped[Optional[Grid]] = relationship(info=field(_l("Grid")))
     name: Mapped[str] = mapped_column(String(50), info=field(_l("Unit"), _l("e.g. 1单元")))
     households: Mapped[Optional[int]] = mapped_column(Integer, info=field(_l("Number of households")))
     notes: Mapped[Optional[str]] = mapped_column(Text, info=field(_l("Notes")))
@@ -379,7 +371,7 @@ LINKAGE = {
 LINKAGE[SELF_BUILT] = LINKAGE[SANWU]
 
 
-class Station(Tracked, Model):
+class Station(InCommunity, Tracked, Model):
     """红色驿站: the service point of a compound; 阵地 is its room."""
 
     __tablename__ = "station"
@@ -388,10 +380,6 @@ class Station(Tracked, Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     compound_id: Mapped[int] = mapped_column(ForeignKey("compound.id"), index=True)
     compound: Mapped[Compound] = relationship(backref="stations", info=field(_l("Compound")))
-    community_id: Mapped[int] = mapped_column(ForeignKey("community.id"), index=True)
-    community: Mapped[Community] = relationship(info=field(_l("Community")))
-    grid_id: Mapped[Optional[int]] = mapped_column(ForeignKey("grid.id"), index=True)
-    grid: Mapped[Optional[Grid]] = relationship(info=field(_l("Grid")))
     name: Mapped[str] = mapped_column(String(100), info=field(_l("Name")))
     room: Mapped[Optional[str]] = mapped_column(
         String(200), info=field(_l("Room (阵地)"), _l("Where the station meets: building and room")))
