@@ -87,7 +87,7 @@ def test_reveal_is_logged_and_needs_the_permission(as_user, ctx):
     other = _adult_in_grid("WHL-02")
     assert client.post(f"/sensitive/reveal/Person/{other.id}/phone").status_code == 404
     assert client.post(f"/sensitive/reveal/Person/{person.id}/name").status_code == 404  # not sensitive (adult)
-    assert client.post(f"/sensitive/reveal/Compound/1/name").status_code == 404
+    assert client.post("/sensitive/reveal/Compound/1/name").status_code == 404
 
 
 def test_the_show_page_offers_reveal_only_to_permitted_roles(as_user, ctx):
