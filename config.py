@@ -76,8 +76,13 @@ class Config:
     # Where uploaded files go (imports, attachments); the largest upload accepted
     UPLOAD_FOLDER = os.path.join(INSTANCE_DIR, "uploads")
     MAX_CONTENT_LENGTH = 20 * 1024 * 1024
-    # Imports run in a background thread (False: in the request, for tests)
+    # Imports run in a background thread (False: in the request, for tests); the most rows
+    # one file may carry (larger files are split by the user)
     IMPORT_IN_BACKGROUND = True
+    IMPORT_MAX_ROWS = 20000
+    # Behind a reverse proxy: how many proxies to trust for the client address (logged
+    # with every reveal of sensitive data). 0: the address the app sees.
+    TRUSTED_PROXIES = 0
 
 
 class TestingConfig(Config):

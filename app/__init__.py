@@ -33,6 +33,11 @@ def create_app(config: type | dict | None = None, **overrides) -> Flask:
     app = Flask(__name__, instance_path=INSTANCE_DIR,
                 template_folder="templates", static_folder="static")
     app.config.update(settings)
+    proxies = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if proxies:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
         os.makedirs(os.path.dirname(app.config["SQLALCHEMY_DATABASE_URI"][len("sqlite:///"):]) or ".",

@@ -99,14 +99,10 @@ class SchemaConverter(Model2SchemaConverter):
             field.allow_none = True
             field.validate = []
             field.validators = []
-        if datamodel.get_info(column.name).get("sensitive") or _sensitive(datamodel, column.name):
+        if datamodel.list_columns.get(column.name) is not None \
+                and datamodel.list_columns[column.name].info.get("sensitive"):
             return MaskedField(field, column.name)
         return field
-
-
-def _sensitive(datamodel, name: str) -> bool:
-    column = datamodel.obj.__table__.columns.get(name)
-    return column is not None and bool(column.info.get("sensitive"))
 
 
 # ----------------------------------------------------------------------------- messages

@@ -51,7 +51,9 @@ def _changes(obj, action: str) -> str | None:
         if attr.key in _MASKED and attr.key in result:
             result[attr.key] = "******" if action == "insert" else ["******", "******"]
         kind = attr.columns[0].info.get("sensitive")
-        if kind not in (None, "minor_name") and attr.key in result:
+        if kind == "minor_name" and not getattr(obj, "is_minor", False):
+            kind = None
+        if kind is not None and attr.key in result:
             # the log keeps sensitive values masked, as every list shows them
             from app.sensitive import mask
 

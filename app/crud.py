@@ -273,31 +273,44 @@ class EntityView(ModelView):
                     and not getattr(field, "multiple", False):
                 field.data = nodes[model]
 
-    def _masked_fields(self, form):
-        """The form's sensitive fields that are shown masked (not a child's name)."""
+    def _masked_fields(self, form, item):
+        """The form's fields whose values are masked for this row (a child's name too)."""
         from app import sensitive
 
         return [(name, kind) for name, kind in sensitive.columns_of(self.datamodel.obj).items()
-                if kind != "minor_name" and name in form]
+                if name in form and (kind != "minor_name" or sensitive.is_minor_row(item))]
 
-    def _hide_sensitive(self, form, item) -> None:
+    def _hide_sensitive(self, form, item, only=None) -> None:
         """An edit form never shows a sensitive value: the field is empty, its placeholder
-        masked; left empty, the value stays as it is."""
+        (and description) says the value is kept unless a new one is entered."""
         from app import sensitive
 
-        for name, kind in self._masked_fields(form):
-            value = getattr(item, name)
-            form[name].data = None
+        for name, kind in self._masked_fields(form, item):
+            if only is not None and name not in only:
+                continue  # what the user typed is shown back to them
+            value = only[name] if only is not None else getattr(item, name)
+            field = form[name]
+            field.data = None
             if value not in (None, ""):
-                form[name].render_kw = {"placeholder": gettext(
-                    "%(masked)s (unchanged unless you enter a new value)", masked=sensitive.mask(kind, value))}
+                hint = gettext("%(masked)s (unchanged unless you enter a new value)",
+                               masked=sensitive.mask(kind, value))
+                field.render_kw = {**(field.render_kw or {}), "placeholder": hint}
+                field.description = hint
 
-    def _keep_sensitive(self, form, item) -> None:
-        for name, _kind in self._masked_fields(form):
+    def _empty_sensitive(self, form, item) -> dict:
+        """Masked fields left empty keep their value: they are not required in this
+        submission, and the value is put back after ``populate_obj`` — never into the form,
+        which may be shown again."""
+        from wtforms.validators import Optional as OptionalValidator
+
+        kept = {}
+        for name, _kind in self._masked_fields(form, item):
             field = form[name]
             if field.data in (None, "") and getattr(item, name) not in (None, ""):
-                field.data = getattr(item, name)
-                field.raw_data = [str(field.data)]
+                kept[name] = getattr(item, name)
+                field.validators = [OptionalValidator()]
+                field.flags.required = False
+        return kept
 
     def _edit(self, pk):
         get_filter_args(self._filters, disallow_if_not_in_search=False)
@@ -309,12 +322,14 @@ class EntityView(ModelView):
         if request.method == "POST":
             form = self.edit_form.refresh(request.form)
             self._fill_form_exclude_cols(exclude_cols, form)
-            self._keep_sensitive(form, item)
+            kept = self._empty_sensitive(form, item)
             form._id = pk
             if form.validate():
                 self.process_form(form, False)
                 try:
                     form.populate_obj(item)
+                    for name, value in kept.items():
+                        setattr(item, name, value)
                     self.pre_update(item)
                     self.datamodel.edit(item)
                     self.post_update(item)
@@ -326,6 +341,7 @@ class EntityView(ModelView):
                     return None
             else:
                 flash(gettext("Nothing was saved. Please correct the marked fields."), "danger")
+            self._hide_sensitive(form, item, only=kept)  # shown again: never with a kept value
         else:
             form = self.edit_form.refresh(obj=item)
             self.prefill_form(form, pk)
@@ -433,7 +449,8 @@ class EntityView(ModelView):
     def _job(self, job_id):
         from models.jobs import ImportJob
 
-        job = self.datamodel.session.get(ImportJob, job_id)
+        job_id = bounded_int(job_id, low=1)
+        job = self.datamodel.session.get(ImportJob, job_id) if job_id else None
         if job is None or job.user_id != g.user.id or job.entity != self.datamodel.obj.__name__:
             abort(404)
         return job

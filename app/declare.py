@@ -44,15 +44,21 @@ class Scope:
     """Where an entity sits in the street → community → grid tree.
 
     Each value is the name of a column of the entity (``"community_id"``, or ``"id"``
-    for the node tables themselves). ``owner`` names the column holding the creating
-    user's id; only entities that have an owner in the domain's sense declare it, and
-    only those are narrowed for users whose scope kind is 仅本人.
+    for the node tables themselves). For users whose scope kind is 仅本人, an entity is
+    narrowed by ``mine(user)`` when it declares it, else by ``owner`` (the column holding
+    the creating user's id); a ``personal`` entity with neither shows such users nothing,
+    other entities (places, organisations) show them their community.
     """
 
     street: str | None = None
     community: str | None = None
     grid: str | None = None
     owner: str | None = None
+    #: personal data: a 仅本人 user sees only the rows ``mine`` (or ``owner``) gives, or none
+    personal: bool = False
+    #: ``mine(user)`` → the SQL condition of the rows that are a 仅本人 user's own
+    #: (e.g. the residents of the care groups a volunteer belongs to)
+    mine: object = None
 
 
 _declaration_order = itertools.count()
@@ -89,8 +95,9 @@ class Admin:
     actions: dict = {}
     #: one-to-many relations shown as lists on the show page
     related: list[str] = []
-    #: columns always computed from a parent: {"community": "compound.community"}
-    derive: dict[str, str] = {}
+    #: columns always computed from a parent: {"community": "compound.community"}; a list
+    #: of paths takes the first parent that is given ({"grid": ["household.grid", "compound.grid"]})
+    derive: dict = {}
     #: columns taken from a parent only when left empty, in order:
     #: [("grid", "compound.grid"), ("community", "grid.community"), ...]
     fill: list[tuple[str, str]] = []
@@ -116,6 +123,7 @@ class Admin:
 
 
 EXPORT = {"export": _l("Export")}
+IMPORT = {"import": _l("Import")}
 
 
 def choices_of(info: dict) -> dict:

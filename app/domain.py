@@ -9,6 +9,7 @@ nothing is written.
 """
 from __future__ import annotations
 
+import functools
 import logging
 import warnings
 from typing import Any
@@ -141,10 +142,11 @@ def _changed(item, name: str) -> bool:
 def _derive(item) -> None:
     """``derive``: always taken from the parent; ``fill``: taken only when empty."""
     admin = admin_of(type(item))
-    for name, path in (getattr(admin, "derive", None) or {}).items():
-        source = path.split(".")[0]
-        if getattr(item, source) is not None:
-            setattr(item, name, _resolve(item, path))
+    for name, paths in (getattr(admin, "derive", None) or {}).items():
+        for path in [paths] if isinstance(paths, str) else paths:  # the first parent given wins
+            if getattr(item, path.split(".")[0]) is not None:
+                setattr(item, name, _resolve(item, path))
+                break
     for name, path in getattr(admin, "fill", None) or []:
         if getattr(item, name) is None and _resolve(item, path) is not None:
             setattr(item, name, _resolve(item, path))
@@ -178,16 +180,46 @@ def _ranges(item, check: Check) -> None:
 def _required(item, check: Check) -> None:
     model = type(item)
     mapper = sa_inspect(model)
-    derived = set(getattr(admin_of(model), "derive", None) or {})
+    admin = admin_of(model)
+    derive = getattr(admin, "derive", None) or {}
+    fill = getattr(admin, "fill", None) or []
     for column in mapper.columns:
-        if field_for_column(model, column.key) in derived:
-            continue  # reported on the parent it derives from
+        name = field_for_column(model, column.key)
+        if name in derive:
+            if not column.nullable and column_value(item, column) is None:
+                # nothing to take it from: ask for the parents it could come from
+                paths = [derive[name]] if isinstance(derive[name], str) else list(derive[name])
+                sources = [p.split(".")[0] for p in paths] + [p.split(".")[0] for n, p in fill if n == name]
+                if not any(check.has(s) for s in sources):
+                    check.error(sources[0], _l("Give the %(fields)s.", fields=gettext("%(a)s or %(b)s", a=label_of(
+                        model, sources[0]), b=label_of(model, sources[-1])) if len(sources) > 1
+                        else label_of(model, sources[0])))
+            continue
         if column.primary_key or column.nullable or column.default is not None \
                 or column.server_default is not None:
             continue
         value = column_value(item, column)
         if value is None or (isinstance(value, str) and not value.strip()):
             check.error(field_for_column(model, column.key), _l("This field is required."))
+
+
+def _kinds(item, check: Check) -> None:
+    """Columns of a standard kind (``field(kind="phone")``) are checked and normalised
+    by app.standards, wherever they are."""
+    from app import standards
+
+    functions = {"phone": standards.normalize_phone, "id_number": standards.normalize_id_number}
+    for column in sa_inspect(type(item)).columns:
+        function = functions.get(column.info.get("kind"))
+        value = getattr(item, column.key, None)
+        if function is None or value in (None, "") or not _changed(item, column.key):
+            if value == "":
+                setattr(item, column.key, None)
+            continue
+        try:
+            setattr(item, column.key, function(value))
+        except standards.StandardError as error:
+            check.error(column.key, error.message)
 
 
 def _lengths(item, check: Check) -> None:
@@ -241,9 +273,16 @@ def _unique_groups(model) -> list[list]:
     return groups + [[c] for c in table.columns if c.unique]
 
 
-def _report_clash(item, check: Check, columns, values) -> None:
+def _report_clash(item, check: Check, columns, values, hidden: bool = False) -> None:
+    """Report a unique clash on the most telling field; a clash with a row outside the
+    user's scope says no more than that the value is taken."""
     model = type(item)
     data_cols = [c for c in columns if not c.foreign_keys]
+    if hidden:
+        target = field_for_column(model, (data_cols or columns)[-1].key)
+        check.error(target, _l("This %(label)s is already registered elsewhere; ask the community office.",
+                               label=label_of(model, target)))
+        return
     if not data_cols:  # e.g. one red station per compound
         parent = field_for_column(model, columns[-1].key)
         check.error(parent, _l("This %(parent)s already has a %(label)s.",
@@ -287,11 +326,23 @@ def _unique(items: list, checks: list[Check], session) -> None:
             condition = target.in_([k[0] for k in chunk] if len(columns) == 1 else chunk)
             with session.no_autoflush:
                 rows = session.execute(select(pk, *columns).where(condition)).all()
+            hidden = _outside_scope(model, pk, [row[0] for row in rows])
             for row in rows:
                 for index in wanted.get(tuple(row[1:]), []):
                     item = items[index]
                     if getattr(item, pk.key, None) != row[0]:
-                        _report_clash(item, checks[index], columns, tuple(row[1:]))
+                        _report_clash(item, checks[index], columns, tuple(row[1:]), hidden=row[0] in hidden)
+
+
+def _outside_scope(model, pk, ids) -> set:
+    """Which of ``ids`` the acting user may not see."""
+    user = scope.acting_user()
+    crit = scope.criterion(model, user) if user is not None and ids else None
+    if crit is None:
+        return set()
+    with db.session.no_autoflush:
+        visible = set(db.session.scalars(select(pk).where(pk.in_(ids), crit)))
+    return set(ids) - visible
 
 
 def validate_many(items: list, session=None) -> dict[int, dict]:
@@ -303,6 +354,7 @@ def validate_many(items: list, session=None) -> dict[int, dict]:
         for item, check in zip(items, checks):
             _derive(item)
             _required(item, check)
+            _kinds(item, check)
             _lengths(item, check)
             _ranges(item, check)
             _dict_codes(item, check)
@@ -376,6 +428,74 @@ def _still_visible(items: list) -> dict[int, dict]:
     return problems
 
 
+# ----------------------------------------------------------------------------- derived places
+
+@functools.lru_cache(maxsize=None)
+def _dependents(model) -> list[tuple]:
+    """(child model, child's FK to ``model``, [(child column, ``model``'s column)], [child
+    FKs that must be NULL]) of every ``derive`` that copies a place from a ``model`` parent
+    (Household → Person). A path listed after others applies where those parents are not set."""
+    from app.registry import entities
+
+    result = []
+    for child in entities():
+        groups: dict = {}
+        for name, paths in (getattr(admin_of(child), "derive", None) or {}).items():
+            paths = [paths] if isinstance(paths, str) else list(paths)
+            for position, path in enumerate(paths):
+                parts = path.split(".")
+                rel = sa_inspect(child).relationships.get(parts[0])
+                if len(parts) != 2 or rel is None or rel.mapper.class_ is not model:
+                    continue
+                source = sa_inspect(model).relationships.get(parts[1])
+                target = sa_inspect(child).relationships.get(name)
+                if source is None or target is None:
+                    continue
+                before = tuple(list(sa_inspect(child).relationships[p.split(".")[0]].local_columns)[0]
+                               for p in paths[:position])
+                key = (list(rel.local_columns)[0], before)
+                groups.setdefault(key, []).append((list(target.local_columns)[0], list(source.local_columns)[0]))
+        for (link, before), pairs in groups.items():
+            result.append((child, link, pairs, before))
+    return result
+
+
+def _moved(items) -> dict:
+    """{model: [ids]} of saved rows whose place (a column a child derives) changes."""
+    moved: dict = {}
+    for item in items:
+        state = sa_inspect(item)
+        if state.transient or state.pending:
+            continue
+        for _child, _link, pairs, _before in _dependents(type(item)):
+            if any(get_history(item, column.key).has_changes()
+                   or get_history(item, field_for_column(type(item), column.key)).has_changes()
+                   for _own, column in pairs):
+                moved.setdefault(type(item), []).append(item.id)
+                break
+    return moved
+
+
+def _cascade(model, ids, session, depth: int = 0) -> None:
+    """Children take their parent's new place (and theirs, down the tree): a resident
+    who moves to another grid takes his special-group tags, care group and visits along,
+    so the scope of every row stays right."""
+    if not ids or depth > 6:
+        return
+    for child, link, pairs, before in _dependents(model):
+        parent = model.__table__
+        changed = set()
+        for own, theirs in pairs:
+            value = select(parent.c[theirs.key]).where(parent.c.id == link).scalar_subquery()
+            rows = session.execute(
+                select(child.__table__.c.id).where(link.in_(ids), own.is_distinct_from(value),
+                                                   *[fk.is_(None) for fk in before])).scalars().all()
+            if rows:
+                session.execute(child.__table__.update().where(child.__table__.c.id.in_(rows)).values({own: value}))
+                changed.update(rows)
+        _cascade(child, sorted(changed), session, depth + 1)
+
+
 def discard(items) -> None:
     """Forget new items that will not be written: they leave the collections of their
     parents (a refused resident must not stay listed among its household's members)."""
@@ -403,6 +523,7 @@ def save_many(items, *, commit: bool = True, session=None, chunk: int = 0, progr
             discard(items)
             raise BatchFailed(problems)
         _only_these(items, session)
+        moved = _moved(items)
         size = chunk or len(items) or 1
         for start in range(0, len(items), size):
             part = items[start:start + size]
@@ -416,6 +537,10 @@ def save_many(items, *, commit: bool = True, session=None, chunk: int = 0, progr
         problems = _still_visible(items)
         if problems:
             raise BatchFailed(problems)
+        for model, ids in moved.items():
+            _cascade(model, ids, session)
+        if moved:
+            session.expire_all()  # children were updated in the database
     except DomainError:
         session.rollback()
         raise

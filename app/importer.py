@@ -145,8 +145,8 @@ def _lookup(model, name: str, text: str, cache: dict):
     if not found:
         result = (None, gettext("“%(name)s” was not found (or is outside your scope).", name=text))
     elif len(found) > 1:
-        result = (None, gettext("“%(name)s” matches several records; write it as the platform shows it.",
-                                name=text))
+        result = (None, gettext("“%(name)s” matches several records; for a resident write the ID number, "
+                                "for a place its full name (e.g. 建材宿舍 1栋).", name=text))
     else:
         result = (found[0], None)
     cache[key] = result
@@ -179,23 +179,31 @@ def _convert(model, column: excel.Column, value, cache):
     return value, None
 
 
+def _max_rows() -> int:
+    from flask import current_app
+
+    return int(current_app.config.get("IMPORT_MAX_ROWS", 20000))
+
+
 def _existing(model, key: str, value):
     column = getattr(model, key)
     return db.session.scalars(scope.apply(select(model).where(column == value), model)).first()
 
 
 def _normal_key(model, key: str, value):
-    """The key as the model stores it (ID numbers normalised), or None."""
+    """The key as the model stores it (normalised by the column's kind), or None."""
     from app import standards
 
-    if value is None:
+    if value is None or str(value).strip() == "":
         return None
-    if key == "id_number":
+    kind = model.__table__.columns[key].info.get("kind")
+    if kind == "id_number":
         try:
             return standards.normalize_id_number(value)
         except standards.StandardError:
             return None
-    return str(value).strip()
+    return standards.normalize_text(str(value)).replace(" ", "").upper() if kind == "code" else \
+        standards.normalize_text(str(value))
 
 
 def run(model, data, *, update: bool = False, progress=None, commit: bool = True,
@@ -209,7 +217,7 @@ def run(model, data, *, update: bool = False, progress=None, commit: bool = True
     texts = excel.translated_texts()
     report = progress or (lambda *_: None)
     try:
-        read = excel.read_rows(data, cols, texts=texts,
+        read = excel.read_rows(data, cols, texts=texts, max_rows=_max_rows(),
                                progress=lambda done, total: report("read", done, total))
     except excel.ExcelFormatError as error:
         result.file_errors.append(str(error.message))
@@ -227,35 +235,8 @@ def run(model, data, *, update: bool = False, progress=None, commit: bool = True
     cache: dict = {}
     items, numbers = [], []
     present = set(read.present) if read.present else {c.name for c in cols}
-    for i, row in enumerate(read.rows, start=1):
-        errors: dict = {}
-        item = None
-        if key and update:
-            found = _existing(model, key, _normal_key(model, key, row.values.get(key)))
-            if found is not None:
-                item = found
-        if item is None:
-            item = model()
-        for column in cols:
-            if column.name not in present:
-                continue
-            value, error = _convert(model, column, row.values.get(column.name), cache)
-            if error:
-                errors.setdefault(column.name, []).append(error)
-                continue
-            if value is None and sa_inspect(item).persistent and not column.required:
-                continue  # an update leaves what the file does not give
-            setattr(item, column.name, value)
-        if errors:
-            result.errors[row.number] = errors
-            if sa_inspect(item).persistent:
-                db.session.expire(item)
-        else:
-            items.append(item)
-            numbers.append(row.number)
-        if i % 200 == 0:
-            report("check", i, result.total)
-
+    with db.session.no_autoflush:  # nothing is written (nor locked) while rows are checked
+        _check_rows(model, read, cols, present, key, update, cache, items, numbers, result, report)
     problems = domain.validate_many(items) if items else {}
     for index, fields in problems.items():
         target = result.errors.setdefault(numbers[index], {})
@@ -325,10 +306,50 @@ def export(model, rows, *, reveal: bool = False) -> bytes:
 def _cell(model, item, column: excel.Column, value, reveal: bool, sensitive):
     prop = sa_inspect(model).attrs.get(column.name)
     if isinstance(prop, RelationshipProperty):
-        return "" if value is None else str(value)
+        if value is None:
+            return ""
+        if hasattr(value, "export_key"):  # a resident by ID number, so names never clash
+            return value.export_key(reveal)
+        return str(value)
+    if not reveal:
+        shown = sensitive.shown(item, column.name, value)
+        if shown != value:
+            return shown  # masked: never turned back into a label
     if column.kind == "choice" and value is not None:
         labels = {code: label for label, code in _choice_labels(model, column.name).items()}
         return labels.get(value, value)
-    if not reveal:
-        value = sensitive.shown(item, column.name, value)
     return value
+
+
+def _check_rows(model, read, cols, present, key, update, cache, items, numbers, result, report) -> None:
+    """Turn rows into model objects (new ones, or existing ones for an update); rows with
+    unreadable cells go to ``result.errors``, the others to ``items``."""
+    for i, row in enumerate(read.rows, start=1):
+        errors: dict = {}
+        item = None
+        if key and update:
+            wanted = _normal_key(model, key, row.values.get(key))
+            found = _existing(model, key, wanted) if wanted is not None else None
+            if found is not None:
+                item = found
+        if item is None:
+            item = model()
+        for column in cols:
+            if column.name not in present:
+                continue
+            value, error = _convert(model, column, row.values.get(column.name), cache)
+            if error:
+                errors.setdefault(column.name, []).append(error)
+                continue
+            if value is None and sa_inspect(item).persistent and not column.required:
+                continue  # an update leaves what the file does not give
+            setattr(item, column.name, value)
+        if errors:
+            result.errors[row.number] = errors
+            if sa_inspect(item).persistent:
+                db.session.expire(item)
+        else:
+            items.append(item)
+            numbers.append(row.number)
+        if i % 200 == 0:
+            report("check", i, result.total)

@@ -205,10 +205,9 @@ class Interface(SQLAInterface):
                 return value
         return sensitive.shown(owner, leaf, value)
 
-    def get_values(self, lst, list_columns, masked: bool = True):
+    def get_values(self, lst, list_columns):
         for item in lst:
-            yield {col: self._masked(item, col, self._get_attr_value(item, col)) if masked
-                   else self._get_attr_value(item, col) for col in list_columns}
+            yield {col: self._masked(item, col, self._get_attr_value(item, col)) for col in list_columns}
 
     def get_values_item(self, item, show_columns):
         return [self._masked(item, col, self._get_attr_value(item, col)) for col in show_columns]

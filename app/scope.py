@@ -132,8 +132,13 @@ def criterion(model, user):
             # a node table (grid itself: grid="id") never has a NULL id.
             crit = and_(crit, or_(grid_col == grid_id, grid_col.is_(None))) \
                 if spec.grid != "id" else and_(crit, grid_col == grid_id)
-    elif kind == SELF and col("owner") is not None:
-        crit = and_(crit, col("owner") == user.id)
+    elif kind == SELF:
+        if spec.mine is not None:
+            crit = and_(crit, spec.mine(user))
+        elif col("owner") is not None:
+            crit = and_(crit, col("owner") == user.id)
+        elif spec.personal:
+            return false()
     return crit
 
 

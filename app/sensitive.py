@@ -6,7 +6,7 @@ A column declares ``field(..., sensitive="id" | "phone" | "secret" | "date" | "m
 * ``id``     ID numbers: ``4209**********123X``
 * ``phone``  phone numbers: ``138****1234``
 * ``secret`` whole value hidden: ``***`` (special-group membership and its details)
-* ``date``   only the year: ``1948-**-**``
+* ``date``   nothing: ``****-**-**``
 * ``minor_name``  a name, masked (``张*``) only when its row is a child under 14 —
   all other sensitive values of such a row are masked as well.
 
@@ -51,8 +51,7 @@ def mask(kind: str, value) -> str:
     if kind in ("minor_name", "name"):
         return mask_name(str(value))
     if kind == "date":
-        text = value.isoformat() if hasattr(value, "isoformat") else str(value)
-        return text[:4] + "-**-**"
+        return "****-**-**"  # a year beside a masked ID number would narrow it down
     return MASKED_SECRET
 
 

@@ -6,7 +6,7 @@ import datetime
 from typing import Optional
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Column, Date, ForeignKey, String, Table, Text, func, select
+from sqlalchemy import Column, Date, ForeignKey, String, Table, Text, func, or_, select
 from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
 from app.declare import Admin as AdminBase, EXPORT, Scope, field
@@ -56,7 +56,8 @@ class CareGroup(InCommunity, Tracked, Model):
         search_columns = ["person", "grid"]
         form_columns = ["person", "staff", "members", "notes"]
         order = ("person", "asc")
-        scope = Scope(community="community_id", grid="grid_id")
+        scope = Scope(community="community_id", grid="grid_id", personal=True,
+                      mine=lambda user: CareGroup.members.any(PartyMember.user_id == user.id))
         derive = {"community": "person.community", "grid": "person.grid"}
         related = ["visits"]
         actions = EXPORT
@@ -123,6 +124,10 @@ class Visit(InCommunity, Tracked, Model):
     def validate(self, check) -> None:
         if self.visited_on is not None and self.visited_on > datetime.date.today():
             check.error("visited_on", _l("A visit cannot be in the future."))
+        if self.visited_on is not None and self.visited_on < datetime.date(2000, 1, 1):
+            check.error("visited_on", _l("Enter the date of the visit."))
+        if self.person is not None and self.person.care_group is None:
+            check.error("person", _l("Only residents in care (with a care group) are visited here."))
         if not self.staff and not self.members:
             check.error("staff", _l("Who visited? Choose at least one visitor."))
 
@@ -144,7 +149,9 @@ def overdue_query(today: datetime.date | None = None):
     freq = frequency_days()
     need = (select(SpecialGroup.person_id.label("person_id"), func.min(freq.c.number).label("days"))
             .join(freq, freq.c.code == SpecialGroup.type)
-            .where(SpecialGroup.status == ACTIVE).group_by(SpecialGroup.person_id).subquery())
+            .where(SpecialGroup.status == ACTIVE,
+                   or_(SpecialGroup.until.is_(None), SpecialGroup.until >= today))
+            .group_by(SpecialGroup.person_id).subquery())
     last = (select(Visit.person_id.label("person_id"), func.max(Visit.visited_on).label("last"))
             .group_by(Visit.person_id).subquery())
     stmt = (select(Person, need.c.days, last.c.last)

@@ -15,7 +15,7 @@ from sqlalchemy import Boolean, Date, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
 from app import standards
-from app.declare import Admin as AdminBase, EXPORT, Scope, field
+from app.declare import Admin as AdminBase, EXPORT, IMPORT, Scope, field
 from models.base import InCommunity, Model, Tracked
 from models.dictionary import register_dict_type
 from models.orgs import Organisation
@@ -33,16 +33,23 @@ for _code, _label in (
 HEAD = "02"  # GB/T 4761: 户主
 FLOATING = "floating"
 DISABLED = "disabled"
-IMPORT = {"import": _l("Import")}
 
 
-def _standard(check, field_name, function, value):
-    """Run a standards function; report its message on the field instead of raising."""
-    try:
-        return function(value)
-    except standards.StandardError as error:
-        check.error(field_name, error.message)
-        return None
+def _my_care_group(user):
+    """The care groups a signed-in party member belongs to (for 仅本人 users)."""
+    from models.care import CareGroup
+
+    return CareGroup.members.any(PartyMember.user_id == user.id)
+
+
+def _my_party_members(user):
+    """A 仅本人 user's own membership, and the members of the units the user liaises for."""
+    from sqlalchemy import or_
+
+    from models.orgs import Position
+
+    units = select(Position.organisation_id).where(Position.user_id == user.id)
+    return or_(PartyMember.user_id == user.id, PartyMember.employer_unit_id.in_(units))
 
 
 class Household(InCommunity, Tracked, Model):
@@ -75,7 +82,7 @@ class Household(InCommunity, Tracked, Model):
         labels = {"head_name": _l("Head of household"), "member_count": _l("Members")}
         loads = ["members"]
         order = ("compound", "asc")
-        scope = Scope(community="community_id", grid="grid_id")
+        scope = Scope(community="community_id", grid="grid_id", personal=True)
         derive = {"building": "unit.building", "compound": "unit.compound",
                   "community": "unit.community", "grid": "unit.grid"}
         related = ["members"]
@@ -168,10 +175,11 @@ class Person(InCommunity, Tracked, Model):
         form_columns = ["name", "id_number", "sex", "birth_date", "phone", "ethnicity", "political_status",
                         "residence_type", "household", "relation", "compound", "community", "employer", "notes"]
         order = ("name", "asc")
-        scope = Scope(community="community_id", grid="grid_id")
-        derive = {"community": "household.community", "grid": "household.grid",
-                  "compound": "household.compound"}
-        fill = [("grid", "compound.grid"), ("community", "compound.community")]
+        scope = Scope(community="community_id", grid="grid_id", personal=True,
+                      mine=lambda user: Person.care_group.has(_my_care_group(user)))
+        derive = {"compound": "household.compound",
+                  "community": ["household.community", "compound.community"],
+                  "grid": ["household.grid", "compound.grid"]}
         related = ["special_groups"]
         actions = {**EXPORT, **IMPORT}
         import_columns = ["name", "id_number", "sex", "birth_date", "phone", "ethnicity", "political_status",
@@ -193,6 +201,15 @@ class Person(InCommunity, Tracked, Model):
 
         return str(shown(self, "name", self.name) or "")
 
+    def export_key(self, reveal: bool) -> str:
+        """How an export names a resident in another register: the ID number (a name may
+        be shared), masked unless the export reveals."""
+        from app.sensitive import mask
+
+        if self.id_number:
+            return self.id_number if reveal else mask("id", self.id_number)
+        return self.name
+
     @classmethod
     def lookup(cls, text: str, session, stmt):
         """A person named in an import: by ID number, else by a unique name."""
@@ -205,25 +222,16 @@ class Person(InCommunity, Tracked, Model):
 
     def validate(self, check) -> None:
         self.name = standards.normalize_text(self.name)
-        if self.id_number:
-            number = _standard(check, "id_number", standards.normalize_id_number, self.id_number)
-            if number:
-                self.id_number = number
-                born, sex = standards.id_birth_date(number), standards.id_sex(number)
-                if self.birth_date is not None and self.birth_date != born:
-                    check.error("birth_date", _l("The ID number says %(date)s.", date=born.isoformat()))
-                if self.sex not in (None, "", sex):
-                    check.error("sex", _l("The ID number says the person is %(sex)s.",
-                                          sex=_sex_label(sex)))
-                self.birth_date, self.sex = born, sex
-        else:
-            self.id_number = None
+        if self.id_number and not check.has("id_number"):  # already checked by its kind
+            number = self.id_number
+            born, sex = standards.id_birth_date(number), standards.id_sex(number)
+            if self.birth_date is not None and self.birth_date != born:
+                check.error("birth_date", _l("The ID number says %(date)s.", date=born.isoformat()))
+            if self.sex not in (None, "", sex):
+                check.error("sex", _l("The ID number says the person is %(sex)s.", sex=_sex_label(sex)))
+            self.birth_date, self.sex = born, sex
         if self.birth_date is not None and self.birth_date > datetime.date.today():
             check.error("birth_date", _l("The birth date is in the future."))
-        if self.phone:
-            self.phone = _standard(check, "phone", standards.normalize_phone, self.phone) or self.phone
-        else:
-            self.phone = None
         if self.household is not None and self.relation in (None, ""):
             check.error("relation", _l("Give the relation to the head of the household."))
         if self.household is None and self.relation:
@@ -258,7 +266,7 @@ class Merchant(InCommunity, Tracked, Model):
         String(30), info=field(_l("Business type"), dict_type="merchant_type"))
     licence_no: Mapped[Optional[str]] = mapped_column(
         String(18), unique=True,
-        info=field(_l("Licence number"), _l("Unified social credit code, 18 characters"), kind="text"))
+        info=field(_l("Licence number"), _l("Unified social credit code, 18 characters"), kind="code"))
     compound_id: Mapped[Optional[int]] = mapped_column(ForeignKey("compound.id"), index=True)
     compound: Mapped[Optional[Compound]] = relationship(info=field(_l("Compound")))
     road_id: Mapped[Optional[int]] = mapped_column(ForeignKey("road.id"), index=True)
@@ -278,8 +286,8 @@ class Merchant(InCommunity, Tracked, Model):
         form_columns = ["shop_name", "owner_name", "phone", "business_type", "licence_no", "road", "compound",
                         "address", "community", "notes"]
         order = ("shop_name", "asc")
-        scope = Scope(community="community_id", grid="grid_id")
-        fill = [("grid", "compound.grid"), ("community", "compound.community"), ("community", "road.community")]
+        scope = Scope(community="community_id", grid="grid_id", personal=True)
+        derive = {"grid": ["compound.grid"], "community": ["compound.community", "road.community"]}
         actions = {**EXPORT, **IMPORT}
         import_columns = ["shop_name", "owner_name", "phone", "business_type", "licence_no", "road", "compound",
                           "address", "notes"]
@@ -293,8 +301,6 @@ class Merchant(InCommunity, Tracked, Model):
             self.licence_no = code
         else:
             self.licence_no = None
-        if self.phone:
-            self.phone = _standard(check, "phone", standards.normalize_phone, self.phone) or self.phone
         if self.compound is None and self.road is None:
             check.error("road", _l("Give the road or the compound of the shop."))
         for name in ("compound", "road"):
@@ -341,8 +347,8 @@ class SpecialGroup(InCommunity, Tracked, Model):
         String(20), info=field(_l("Disability category"), dict_type="disability_category", sensitive="secret"))
     level: Mapped[Optional[str]] = mapped_column(
         String(20), info=field(_l("Disability level"), dict_type="disability_level", sensitive="secret"))
-    since: Mapped[Optional[datetime.date]] = mapped_column(Date, info=field(_l("Since")))
-    until: Mapped[Optional[datetime.date]] = mapped_column(Date, info=field(_l("Until")))
+    since: Mapped[Optional[datetime.date]] = mapped_column(Date, info=field(_l("In care since")))
+    until: Mapped[Optional[datetime.date]] = mapped_column(Date, info=field(_l("In care until")))
     status: Mapped[str] = mapped_column(String(10), default=ACTIVE,
                                         info=field(_l("Status"), choices=MEMBERSHIP_STATUS))
     details: Mapped[Optional[str]] = mapped_column(Text, info=field(_l("Details"), sensitive="secret"))
@@ -358,7 +364,8 @@ class SpecialGroup(InCommunity, Tracked, Model):
         search_columns = ["person", "status", "grid"]
         form_columns = ["person", "type", "category", "level", "since", "until", "status", "details"]
         order = ("person", "asc")
-        scope = Scope(community="community_id", grid="grid_id")
+        scope = Scope(community="community_id", grid="grid_id", personal=True,
+                      mine=lambda user: SpecialGroup.person.has(Person.care_group.has(_my_care_group(user))))
         derive = {"community": "person.community", "grid": "person.grid"}
         actions = {**EXPORT, **IMPORT}
         import_columns = ["person", "type", "category", "level", "since", "until", "status", "details"]
@@ -410,6 +417,9 @@ class PartyMember(InCommunity, Tracked, Model):
         info=field(_l("Party-member household"), _l("党员中心户 led by this member")))
     commitment: Mapped[Optional[str]] = mapped_column(
         Text, info=field(_l("Public commitment"), _l("亮身份亮承诺: what the member promises to do")))
+    user_id: Mapped[Optional[int]] = mapped_column(ForeignKey("ab_user.id", ondelete="SET NULL"), unique=True)
+    user = relationship("AppUser", foreign_keys=[user_id],
+                        info=field(_l("User account"), _l("When the member signs in (to log visits or take orders)")))
 
     class Admin(AdminBase):
         label = _l("Party member")
@@ -419,9 +429,9 @@ class PartyMember(InCommunity, Tracked, Model):
         list_columns = ["person", "branch", "status", "category", "employer_unit", "reported_on", "grid"]
         search_columns = ["person", "branch", "status", "category", "employer_unit", "grid"]
         form_columns = ["person", "branch", "status", "joined_on", "category", "employer_unit", "reported_on",
-                        "center_household", "commitment"]
+                        "center_household", "commitment", "user"]
         order = ("person", "asc")
-        scope = Scope(community="community_id", grid="grid_id")
+        scope = Scope(community="community_id", grid="grid_id", personal=True, mine=_my_party_members)
         derive = {"community": "person.community", "grid": "person.grid"}
         actions = {**EXPORT, **IMPORT}
         import_columns = ["person", "branch", "status", "joined_on", "category", "employer_unit", "reported_on",
@@ -469,6 +479,9 @@ class Head(InCommunity, Tracked, Model):
     unit_id: Mapped[Optional[int]] = mapped_column(ForeignKey("unit.id"), index=True)
     unit: Mapped[Optional[Unit]] = relationship(info=field(_l("Unit")))
     since: Mapped[Optional[datetime.date]] = mapped_column(Date, info=field(_l("Since")))
+    publish_name: Mapped[Optional[bool]] = mapped_column(
+        Boolean, default=False,
+        info=field(_l("Full name on the public notice"), _l("Only with the head's consent; else 张*")))
     publish_phone: Mapped[Optional[bool]] = mapped_column(
         Boolean, default=False,
         info=field(_l("Phone on the public notice"), _l("Only with the head's consent")))
@@ -480,7 +493,7 @@ class Head(InCommunity, Tracked, Model):
         icon = "fa-users"
         list_columns = ["level", "person", "compound", "building", "unit", "since"]
         search_columns = ["level", "person", "compound", "grid"]
-        form_columns = ["level", "person", "compound", "building", "unit", "since", "publish_phone"]
+        form_columns = ["level", "person", "compound", "building", "unit", "since", "publish_name", "publish_phone"]
         order = ("compound", "asc")
         scope = Scope(community="community_id", grid="grid_id")
         fill = [("compound", "unit.compound"), ("building", "unit.building"), ("compound", "building.compound")]
@@ -582,5 +595,3 @@ class Staff(Tracked, Model):
     def validate(self, check) -> None:
         if self.post == GRID_WORKER and self.grid is None:
             check.error("grid", _l("A grid worker needs the grid."))
-        if self.phone:
-            self.phone = _standard(check, "phone", standards.normalize_phone, self.phone) or self.phone

@@ -90,7 +90,8 @@ def load(community, grids, compounds, users, counts) -> None:
     staff = _staff(community, grids, users, names, rng, counts)
     members = _party_members(community, persons, households, rng, counts)
     _heads(compounds, persons, rng, counts)
-    _care(community, persons, staff, members, rng, counts)
+    _care(community, persons, staff, members, rng, counts, users)
+    _liaison(community, users["partner"], rng)
     db.session.flush()
 
 
@@ -260,22 +261,33 @@ def _heads(compounds, persons, rng, counts):
     for compound in compounds:
         people = [p for p in by_compound.get(compound.id, []) if (TODAY - p.birth_date).days > 25 * 365]
         pick = iter(rng.sample(people, min(len(people), 60)))
-        heads.append(Head(level="compound", person=next(pick), compound=compound, publish_phone=True,
-                          since=datetime.date(2021, 6, 1)))
+        # heads are posted publicly by name (上墙公示), with consent; phones with the compound head's
+        heads.append(Head(level="compound", person=next(pick), compound=compound, publish_name=True,
+                          publish_phone=True, since=datetime.date(2021, 6, 1)))
         buildings = db.session.scalars(select(Building).where(Building.compound_id == compound.id)
                                        .order_by(Building.id)).all()
-        for building in buildings:
+        for b, building in enumerate(buildings):
             heads.append(Head(level="building", person=next(pick), compound=compound, building=building,
-                              since=datetime.date(2021, 6, 1), publish_phone=rng.random() < 0.5))
+                              since=datetime.date(2021, 6, 1), publish_name=True, publish_phone=rng.random() < 0.5))
             units = db.session.scalars(select(Unit).where(Unit.building_id == building.id).order_by(Unit.id)).all()
-            for unit in units:
+            for u, unit in enumerate(units):
+                # one unit head of every compound has not agreed to be named: posted as 张*
                 heads.append(Head(level="unit", person=next(pick), compound=compound, building=building,
-                                  unit=unit, since=datetime.date(2021, 6, 1)))
+                                  unit=unit, since=datetime.date(2021, 6, 1), publish_name=(b, u) != (0, 0)))
     _save(heads)
     counts["head"] += len(heads)
 
 
-def _care(community, persons, staff, members, rng, counts):
+def _liaison(community, user, rng):
+    """The demo 结对单位联络员 liaises for 孝感市盐业公司 (a 驻社区单位)."""
+    from models.orgs import Organisation, Position
+
+    unit = db.session.scalars(select(Organisation).where(Organisation.name == "孝感市盐业公司")).one()
+    domain.save(Position(organisation=unit, title="liaison", holder_name=user.get_full_name(), user=user),
+                commit=False)
+
+
+def _care(community, persons, staff, members, rng, counts, users):
     from models.care import CareGroup, Visit
     from models.people import SpecialGroup
 
@@ -301,7 +313,14 @@ def _care(community, persons, staff, members, rng, counts):
         person = tag.person
         groups.append(CareGroup(person=person, staff=[grid_staff[person.household.grid_id]],
                                 members=[rng.choice(on_job), rng.choice(sinking)]))
+    # the demo volunteer signs in as one sinking member, who cares for a few residents
+    volunteer = sinking[0]
+    volunteer.user = users["volunteer"]
+    for group in groups[:3]:
+        if volunteer not in group.members:
+            group.members.append(volunteer)
     _save(groups)
+    domain.save(volunteer, commit=False)
     counts["care_group"] += len(groups)
     visits = []
     modes = ["home", "home", "home", "phone", "video"]

@@ -65,18 +65,37 @@ def test_community_worker_sees_no_resident_of_another_community(as_user, ctx):
     assert as_user("worker2").get("/api/v1/visit/?q=(page_size:1)").json["count"] == 0
 
 
-def test_volunteer_sees_only_own_visits(as_user, ctx):
+def test_volunteer_sees_and_visits_only_the_residents_they_care_for(as_user, ctx):
+    """党员志愿者 (仅本人): the residents of the care groups they belong to, their own visits."""
+    from models.care import CareGroup
     from models.people import PartyMember, Person
 
+    me = db.session.scalars(select(PartyMember).where(PartyMember.user.has(username="volunteer"))).one()
+    mine = db.session.scalars(select(Person).where(Person.care_group.has(CareGroup.members.contains(me)))).all()
+    others = db.session.scalars(select(Person).where(Person.care_group.has(~CareGroup.members.contains(me)))).all()
+    assert len(mine) == 3 and others
     client = as_user("volunteer")
-    assert client.get("/api/v1/visit/?q=(page_size:1)").json["count"] == 0  # none recorded by them
-    person = db.session.scalars(select(Person).where(Person.care_group.has())).first()
-    member = db.session.scalars(select(PartyMember).order_by(PartyMember.id)).first()
-    response = client.post("/api/v1/visit/", json={"person": person.id, "members": [member.id],
-                                                    "findings": "一切正常", "mode": "phone"})
-    assert response.status_code == 201, response.json
+    assert client.get("/api/v1/visit/?q=(page_size:1)").json["count"] == 0  # none recorded by them yet
+    picker = client.get("/api/v1/visit/related/person?q=").json
+    assert sorted(r["id"] for r in picker["result"]) == sorted(p.id for p in mine)
+    ok = client.post("/api/v1/visit/", json={"person": mine[0].id, "members": [me.id],
+                                             "findings": "一切正常", "mode": "phone"})
+    assert ok.status_code == 201, ok.json
+    refused = client.post("/api/v1/visit/", json={"person": others[0].id, "members": [me.id], "mode": "phone"})
+    assert refused.status_code == 422 and "person" in refused.json["message"]
     assert client.get("/api/v1/visit/?q=(page_size:1)").json["count"] == 1
-    # the picker offers residents in care only
-    texts = client.get("/api/v1/visit/related/person?q=").json
-    in_care = db.session.scalar(select(func.count()).select_from(Person).where(Person.care_group.has()))
-    assert texts["count"] == in_care
+    page = client.get("/care/overdue/").get_data(as_text=True)
+    assert not any(f">{p.name}<" in page for p in others if p.name not in {m.name for m in mine})
+    assert "/person/show/" not in page  # volunteers do not open the register
+
+
+def test_partner_liaison_sees_only_the_members_of_their_unit(as_user, ctx):
+    from models.orgs import Organisation
+    from models.people import PartyMember
+
+    unit = db.session.scalars(select(Organisation).where(Organisation.name == "孝感市盐业公司")).one()
+    expected = db.session.scalar(select(func.count()).select_from(PartyMember)
+                                 .where(PartyMember.employer_unit_id == unit.id))
+    body = as_user("partner").get("/api/v1/party_member/?q=(page_size:100)").json
+    assert body["count"] == expected and expected > 0
+    assert as_user("partner").get("/api/v1/person/?q=(page_size:1)").status_code in (401, 403)

@@ -23,9 +23,12 @@ class OverdueView(BaseView):
     @has_access
     def overdue(self):
         today = datetime.date.today()
+        sm = self.appbuilder.sm
+        may_open = sm.has_access("can_read", "Person")
+        may_visit = sm.has_access("can_write", "Visit")
         rows = [{"person": person, "days": days, "last": last,
                  "late": (today - last).days - days if last else None,
-                 "visit_url": url_for("VisitView.add", person=person.id),
-                 "show_url": url_for("PersonView.show", pk=person.id)}
+                 "visit_url": url_for("VisitView.add", person=person.id) if may_visit else None,
+                 "show_url": url_for("PersonView.show", pk=person.id) if may_open else None}
                 for person, days, last in overdue(today=today)]
         return self.render_template("care/overdue.html", rows=rows, today=today)

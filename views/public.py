@@ -1,7 +1,8 @@
 """Public pages (no login): the 三长 notice of a compound (上墙公示), printable.
 
-Its address carries the compound's unguessable ``public_token``. Names of the heads
-are public (that is the point of the notice); their phones only with consent."""
+Its address carries the compound's unguessable ``public_token``. A head is named in
+full and with a phone only with their consent (``publish_name``, ``publish_phone``);
+otherwise the name reads 张* and the phone is left out."""
 from __future__ import annotations
 
 from flask import abort, render_template
@@ -33,8 +34,8 @@ class PublicNoticeView(BaseView):
                                   h.unit.name if h.unit else ""))
         rows = [{"level": h.level, "place": (f"{h.building.name} {h.unit.name}" if h.unit else
                                               h.building.name if h.building else compound.name),
-                 "name": h.person.name,
-                 "phone": (h.person.phone if h.publish_phone else mask("phone", h.person.phone)) or ""}
+                 "name": h.person.name if h.publish_name else mask("name", h.person.name),
+                 "phone": (h.person.phone or "") if h.publish_phone else ""}
                 for h in heads]
         return render_template("public/three_heads.html", compound=compound, rows=rows,
                                app_name=self.appbuilder.app_name)

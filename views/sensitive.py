@@ -11,6 +11,7 @@ from flask_babel import gettext
 from sqlalchemy import select
 
 from app import scope, sensitive
+from app.api import bounded_int
 from app.extensions import db
 
 PERMISSIONS = ["can_reveal"]
@@ -23,7 +24,8 @@ def _reveal(entity: str, pk: int, column: str):
     from app.registry import entities
 
     model = next((m for m in entities() if m.__name__ == entity), None)
-    if model is None or sensitive.kind_of(model, column) is None:
+    pk = bounded_int(pk, low=1)
+    if model is None or pk is None or sensitive.kind_of(model, column) is None:
         return 404, {"message": gettext("The page or record does not exist, or it is outside your data scope.")}
     if not current_app.appbuilder.sm.has_access("can_read", model.__name__):
         return 403, {"message": gettext(
