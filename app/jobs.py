@@ -39,15 +39,32 @@ def _progress(job_id: int, **values) -> None:
     os.replace(tmp, path)
 
 
+#: a job that has reported nothing for this long died with its process
+STALE_SECONDS = 600
+
+
 def progress_of(job) -> dict:
-    """What a running job last reported (empty when finished or not started)."""
+    """What a running job last reported (empty when finished or not started). A job
+    silent for :data:`STALE_SECONDS` (its worker was restarted or killed) is marked failed:
+    its transaction died with it, nothing was written."""
+    import time
+
     if job.status in (J.DONE, J.FAILED):
         return {}
+    path = _progress_path(job.id)
     try:
-        with open(_progress_path(job.id), encoding="utf-8") as fh:
-            return json.load(fh)
+        with open(path, encoding="utf-8") as fh:
+            report = json.load(fh)
+        last = os.path.getmtime(path)
     except (OSError, ValueError):
+        report, last = {}, job.created_at.timestamp()
+    if time.time() - last > STALE_SECONDS:
+        _set(job.id, status=J.FAILED, finished_at=J.now(), message=gettext(
+            "The import stopped before it finished (the server was restarted). Nothing was imported; "
+            "please import the file again."))
+        db.session.expire(job)
         return {}
+    return report
 
 
 def _set(job_id: int, **values) -> None:

@@ -103,8 +103,9 @@ def log_export(model, count: int) -> None:
     from models.base import current_user_id
 
     user = getattr(g, "user", None)
+    what = request.query_string.decode("utf-8", "replace") if has_request_context() else ""
     db.session.add(AuditLog(
         user_id=current_user_id(), username=getattr(user, "username", None), action="reveal_export",
-        entity=model.__name__, entity_id=None, summary=str(count),
+        entity=model.__name__, entity_id=None, summary=f"{count} · {what}"[:200],
         ip=request.remote_addr if has_request_context() else None))
     db.session.commit()
