@@ -84,6 +84,18 @@ class Config:
     # with every reveal of sensitive data). 0: the address the app sees.
     TRUSTED_PROXIES = 0
 
+    # 三单 service loop
+    # Demand numbers: PREFIX-YEAR-000123
+    DEMAND_NUMBER_PREFIX = "WH"
+    # An order taken but not started within this many hours goes back to the pool
+    DEMAND_START_HOURS = 24
+    # How long a rating link sent to the requester stays valid
+    RATING_LINK_DAYS = 7
+    # Channels of notices; an SMS or WeChat class with the same send() can be added
+    NOTIFIERS = ["app.notify.InAppNotifier"]
+    # Open311 GeoReport v2: the jurisdiction this server answers for
+    OPEN311_JURISDICTION = "wenhualu.xiaogan"
+
 
 class TestingConfig(Config):
     APP_ENV = "testing"

@@ -77,6 +77,8 @@ def _install_csrf(app: Flask) -> None:
             return
         if request.path == "/api/v1/security/login":
             return  # username and password are the credential; no session is used
+        if request.path.startswith("/open311/"):
+            return  # Open311 clients authenticate with an api_key and never with the session
         csrf.protect()
 
 
@@ -84,4 +86,7 @@ def _install_jinja(app: Flask) -> None:
     from app import crud
     from models.dictionary import label_of
 
-    app.jinja_env.globals.update(format_value=crud.format_value, dict_label=label_of)
+    from app.notify import unread_for_navbar
+
+    app.jinja_env.globals.update(format_value=crud.format_value, dict_label=label_of,
+                                 unread_notices=unread_for_navbar)

@@ -29,14 +29,16 @@ def register(app: Flask) -> None:
         click.echo(f"base data: {added} dictionary items added; roles in sync")
 
     @seed.command("demo")
-    def seed_demo():
+    @click.option("--date", "on", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+                  help="The seed date (default today): the demands cover the three months up to it.")
+    def seed_demo(on):
         """The demo of 文化路社区 (synthetic names). Idempotent: a second run adds nothing."""
         from app import policy
         from seed import base, demo
 
         base.load()
         policy.sync(current_app.appbuilder, echo=lambda *_: None)
-        counts = demo.load()
+        counts = demo.load(today=on.date() if on else None)
         click.echo("demo: " + ", ".join(f"{k} +{v}" for k, v in counts.items()))
         for row in demo.ACCOUNTS:
             click.echo(f"  {row['role']:<10} {row['username']:<12} {demo.PASSWORD}")
@@ -91,5 +93,17 @@ def register(app: Flask) -> None:
             click.echo(f"未导入任何数据；错误说明见 {target}", err=True)
         raise SystemExit(1)
 
+    demands = AppGroup("demands", help="The 三单 service loop.")
+
+    @demands.command("sweep")
+    def demands_sweep():
+        """Timed rules: orders taken but not started in time go back to the pool; the
+        dispatchers are told of newly overdue demands. Run it every few minutes (cron)."""
+        from models import service
+
+        done = service.sweep()
+        click.echo(f"退回接单大厅 {done['returned']} 件；新超期提醒 {done['overdue']} 件")
+
     app.cli.add_command(roles)
     app.cli.add_command(seed)
+    app.cli.add_command(demands)

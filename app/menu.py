@@ -6,6 +6,7 @@ CATEGORIES = {
     "orgs": (_l("Organisations"), "fa-sitemap"),
     "people": (_l("People"), "fa-users"),
     "care": (_l("Care"), "fa-heart"),
+    "service": (_l("Services"), "fa-handshake-o"),
     "system": (_l("System"), "fa-cogs"),
 }
 CATEGORIES["audit"] = (_l("Audit"), "fa-history")

@@ -21,13 +21,20 @@ PLACES = ["Street", "Community", "Road", "Grid", "Compound", "Building", "Unit",
 ORGS = ["Organisation", "Position"]
 PEOPLE = ["Household", "Person", "Merchant", "PartyMember", "Head", "Staff"]
 CARE = ["SpecialGroup", "CareGroup", "Visit"]
+SERVICE = ["ServiceCategory", "Demand"]
 BUSINESS = PLACES + ORGS + PEOPLE + CARE
 SYSTEM = ["DictItem"]
 AUDIT = ["AuditLog"]
 #: in a role's "actions": every entity that declares that action (e.g. all importable ones)
 EVERY = "*"
-#: menus of views that are not entities: menu name → (entity whose read grants it, category)
-EXTRA_MENUS = {"OverdueList": ("Visit", "care")}
+#: menus of views that are not entities: menu name → (entity, category, what grants it:
+#: "read", "write" or a named action on the entity)
+EXTRA_MENUS = {"OverdueList": ("Visit", "care", R), "DispatchDesk": ("Demand", "service", "dispatch"),
+               "TakerDesk": ("Demand", "service", "claim"), "DemandIntake": ("Demand", "service", W),
+               "ServiceRates": ("Demand", "service", R), "Notifications": ("Demand", "service", R)}
+#: the workflow actions of the 三单 loop (see models.service.TRANSITIONS)
+DISPATCHING = {"Demand": ["dispatch", "rate", "export"]}
+TAKING = {"Demand": ["claim"]}
 #: revealing sensitive personal data, for roles marked "sensitive"
 SENSITIVE = ("can_reveal", "SensitiveData")
 
@@ -44,7 +51,7 @@ def _actions(names, *actions):
 #:              "security": bool, "sensitive": bool, "work": lazy text}
 ROLES: dict[str, dict] = {
     "系统管理员": {
-        "entities": {**_all(W, SYSTEM), **_all(W, ["Street", "Community", "Road", "Grid"])},
+        "entities": {**_all(W, SYSTEM), **_all(W, ["Street", "Community", "Road", "Grid", "ServiceCategory"])},
         "actions": {"DictItem": ["export"]},
         "security": False, "sensitive": False,
         "work": _l("Configure the places tree (streets, communities, grids) and the dictionaries."),
@@ -64,48 +71,52 @@ ROLES: dict[str, dict] = {
     "街道管理员": {
         # who is in a special group and what visits found is for the carers only (PIPL):
         # the street reads the figures in the meeting charts
-        "entities": {**_all(R, [e for e in BUSINESS if e not in CARE]), **_all(R, SYSTEM)},
-        "actions": _actions(["Community", "Grid", "Compound", "Organisation", "Position"] + PEOPLE, "export"),
+        "entities": {**_all(R, [e for e in BUSINESS if e not in CARE] + SERVICE), **_all(R, SYSTEM)},
+        "actions": _actions(["Community", "Grid", "Compound", "Organisation", "Position", "Demand"] + PEOPLE,
+                            "export"),
         "security": False, "sensitive": False,
         "work": _l("Oversee every community of the street."),
     },
     "社区书记/主任": {
-        "entities": {**_all(W, BUSINESS), **_all(R, ["Street", "Community"]), **_all(R, SYSTEM)},
+        "entities": {**_all(W, BUSINESS + SERVICE), **_all(R, ["Street", "Community"]), **_all(R, SYSTEM)},
         "actions": {**_actions(["Community", "Grid", "Compound", "Organisation", "Position"] + PEOPLE + CARE,
-                               "export"), EVERY: ["import"]},
+                               "export"), EVERY: ["import"], **DISPATCHING},
         "security": False, "sensitive": True,
         "work": _l("Lead the community: places, organisations, people, care and all work of the community."),
     },
     "社区工作者": {
-        "entities": {**_all(W, ["Road", "Compound", "Building", "Unit", "Station"] + ORGS + PEOPLE + CARE),
-                     **_all(R, ["Street", "Community", "Grid"]), **_all(R, SYSTEM)},
+        "entities": {**_all(W, ["Road", "Compound", "Building", "Unit", "Station", "Demand"] + ORGS + PEOPLE
+                                 + CARE), **_all(R, ["Street", "Community", "Grid", "ServiceCategory"]),
+                     **_all(R, SYSTEM)},
         "actions": {**_actions(["Compound", "Organisation", "Position"] + PEOPLE + CARE, "export"),
-                    EVERY: ["import"]},
+                    EVERY: ["import"], **DISPATCHING},
         "security": False, "sensitive": True,
-        "work": _l("Keep the registers of compounds, stations, organisations, residents and care."),
+        "work": _l("Keep the registers of compounds, stations, organisations, residents and care; dispatch "
+                   "the residents' demands and record their ratings."),
     },
     "网格员": {
-        "entities": {**_all(W, ["Building", "Unit", "Household", "Person", "SpecialGroup", "Visit"]),
+        "entities": {**_all(W, ["Building", "Unit", "Household", "Person", "SpecialGroup", "Visit", "Demand"]),
                      **_all(R, ["Community", "Grid", "Compound", "Station", "Road", "Merchant", "PartyMember",
-                                "Head", "Staff", "CareGroup"] + ORGS)},
+                                "Head", "Staff", "CareGroup", "ServiceCategory"] + ORGS)},
         "actions": {},
         "security": False, "sensitive": True,
-        "work": _l("Keep your grid's buildings, households and residents up to date, and visit the residents in care."),
+        "work": _l("Keep your grid's buildings, households and residents up to date, visit the residents in care, "
+                   "and file the residents' demands."),
     },
     "结对单位联络员": {
-        "entities": _all(R, ["Community", "Compound", "Station", "Organisation", "PartyMember"]),
-        "actions": {},
+        "entities": _all(R, ["Community", "Compound", "Station", "Organisation", "PartyMember"] + SERVICE),
+        "actions": TAKING,
         "security": False, "sensitive": False,
-        "work": _l("See the community's compounds, stations, organisations and party members your unit works with."),
+        "work": _l("Take the residents' demands given to your unit or published to the pool, and report them done."),
     },
     "党员志愿者": {
-        "entities": {**_all(R, ["Community", "Compound", "Station"]), **_all(W, ["Visit"])},
-        "actions": {},
+        "entities": {**_all(R, ["Community", "Compound", "Station"] + SERVICE), **_all(W, ["Visit"])},
+        "actions": TAKING,
         "security": False, "sensitive": False,
-        "work": _l("Log your visits to the residents you care for."),
+        "work": _l("Log your visits to the residents you care for, and take the residents' demands."),
     },
     "领导查看": {
-        "entities": _all(R, [e for e in BUSINESS if e not in CARE]),
+        "entities": _all(R, [e for e in BUSINESS if e not in CARE] + SERVICE),
         "actions": {},
         "security": False, "sensitive": False,
         "work": _l("Read everything in your scope for meetings; nothing can be changed."),
@@ -127,6 +138,12 @@ SECURITY_VIEWS = ["UserDBModelView", "RoleModelView", "UserGroupModelView", "Per
                   "ViewMenuModelView", "PermissionViewModelView", "ResetPasswordView"]
 SECURITY_MENUS = ["Security", "List Users", "List Roles", "List Groups",
                   "Base Permissions", "Views/Menus", "Permission on Views/Menus"]
+
+
+def roles_with_action(entity: str, action: str) -> list[str]:
+    """The policy roles that hold ``can_<action>`` on ``entity``."""
+    return [name for name, spec in ROLES.items()
+            if action in spec["actions"].get(entity, []) or action in spec["actions"].get(EVERY, [])]
 
 
 def menu_name(model) -> str:
@@ -159,8 +176,11 @@ def expected_permissions(role: str, sm) -> set[tuple[str, str]]:
             targets = [entity] if entity != EVERY else [
                 name for name, m in models.items() if action in m.Admin.actions and name in spec["entities"]]
             pairs.update((f"can_{action}", target) for target in targets)
-    for menu, (entity, category) in EXTRA_MENUS.items():
-        if entity in spec["entities"]:
+    for menu, (entity, category, grant) in EXTRA_MENUS.items():
+        level = spec["entities"].get(entity)
+        granted = (level == W if grant == W else level is not None if grant == R
+                   else grant in spec["actions"].get(entity, []))
+        if granted:
             pairs.update({("menu_access", menu), ("menu_access", category)})
     if spec.get("sensitive"):
         pairs.add(SENSITIVE)

@@ -408,6 +408,21 @@ def view_class(model):
     return _overrides.get(model) or generated_view(model)
 
 
+_api_overrides: dict = {}
+
+
+def override_api(model):
+    """Class decorator: register a custom REST API (subclass of the generated one)."""
+    def wrap(cls):
+        _api_overrides[model] = cls
+        return cls
+    return wrap
+
+
+def api_class(model):
+    return _api_overrides.get(model) or generated_api(model)
+
+
 # ----------------------------------------------------------------------------- registration
 
 def register_entity(appbuilder, model) -> None:
@@ -422,7 +437,7 @@ def register_entity(appbuilder, model) -> None:
     else:
         appbuilder.add_view_no_menu(view)
     if admin.api:
-        appbuilder.add_api(generated_api(model))
+        appbuilder.add_api(api_class(model))
 
 
 def register_all(appbuilder) -> None:

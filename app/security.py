@@ -55,6 +55,8 @@ _VIEW_LABELS = {
     "MenuApi": _l("Menu API"), "Security": _l("Security"), "List Users": _l("List Users"),
     "AuthDBView": _l("Sign In"), "HomeView": _l("Home"), "LocaleView": _l("Language"),
     "SensitiveData": _l("Sensitive personal data"), "OverdueList": _l("Overdue visits"),
+    "DispatchDesk": _l("Dispatch desk"), "TakerDesk": _l("My orders"), "DemandIntake": _l("Quick intake"),
+    "Notifications": _l("Notifications"), "ServiceRates": _l("Service rates"),
     "SecurityApi": _l("Sign-in API"), "UtilView": _l("Back"),
     "List Roles": _l("List Roles"), "List Groups": _l("List Groups"),
     "User's Statistics": _l("User's Statistics"), "Base Permissions": _l("Base Permissions"),
@@ -64,6 +66,10 @@ _VIEW_LABELS = {
 
 def permission_label(name: str) -> str:
     label = _PERMISSION_LABELS.get(name)
+    if label is None and name.startswith("can_"):  # a workflow action an entity declares
+        from app.registry import entities
+
+        label = next((m.Admin.actions[name[4:]] for m in entities() if name[4:] in m.Admin.actions), None)
     return str(label) if label is not None else name.replace("can_", "").replace("_", " ")
 
 

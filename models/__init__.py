@@ -1,4 +1,5 @@
 """Every domain model. Importing this package declares all entities."""
 from models import audit, base, dictionary, orgs, places, users  # noqa: F401
 from models import people, care, jobs  # noqa: F401  (after places and orgs)
+from models import service  # noqa: F401  (after people)
 from app import audit as _audit_hooks  # noqa: F401  (session events writing the audit log)

@@ -26,7 +26,9 @@ Model.metadata.naming_convention = {
 
 
 def now() -> datetime.datetime:
-    return datetime.datetime.now()
+    from app import clock
+
+    return clock.now()
 
 
 def current_user_id() -> Optional[int]:

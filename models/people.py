@@ -420,6 +420,8 @@ class PartyMember(InCommunity, Tracked, Model):
     user_id: Mapped[Optional[int]] = mapped_column(ForeignKey("ab_user.id", ondelete="SET NULL"), unique=True)
     user = relationship("AppUser", foreign_keys=[user_id],
                         info=field(_l("User account"), _l("When the member signs in (to log visits or take orders)")))
+    skills: Mapped[Optional[str]] = mapped_column(String(100), info=field(
+        _l("Skills"), _l("What the member can help with, separated by commas (e.g. 教师, 电工)")))
 
     class Admin(AdminBase):
         label = _l("Party member")
@@ -429,7 +431,7 @@ class PartyMember(InCommunity, Tracked, Model):
         list_columns = ["person", "branch", "status", "category", "employer_unit", "reported_on", "grid"]
         search_columns = ["person", "branch", "status", "category", "employer_unit", "grid"]
         form_columns = ["person", "branch", "status", "joined_on", "category", "employer_unit", "reported_on",
-                        "center_household", "commitment", "user"]
+                        "center_household", "commitment", "skills", "user"]
         order = ("person", "asc")
         scope = Scope(community="community_id", grid="grid_id", personal=True, mine=_my_party_members)
         derive = {"community": "person.community", "grid": "person.grid"}

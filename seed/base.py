@@ -45,8 +45,53 @@ DICTIONARY = {
 }
 
 
+#: service categories of the 三单 loop: (code, name, group, hours to take, days to resolve,
+#: who may take, skill needed, keywords)
+SERVICE_CATEGORIES = [
+    ("clearance", "清障除杂", "环境整治", 24, 7, "any", None, "杂物 堆放 楼道 清理"),
+    ("sanitation", "环境卫生", "环境整治", 24, 3, "any", None, "垃圾 保洁 卫生死角"),
+    ("termite", "除白蚁", "设施维修", 48, 14, "unit", None, "白蚁 虫害 消杀"),
+    ("repair", "设施维修", "设施维修", 24, 7, "any", None, "路灯 水管 门禁 维修"),
+    ("septic", "化粪池疏通", "设施维修", 12, 3, "unit", None, "化粪池 下水道 堵塞"),
+    ("lighting", "楼道照明", "设施维修", 24, 5, "any", None, "楼道灯 照明"),
+    ("parking", "停车秩序", "平安秩序", 24, 7, "any", None, "停车 占道 电动车"),
+    ("tutoring", "学业辅导", "为民服务", 72, 30, "member", "教师", "辅导 功课 学习"),
+    ("elderly", "为老服务", "为民服务", 24, 3, "member", None, "代买 代办 陪诊 老人"),
+    ("mediation", "邻里调解", "平安秩序", 24, 7, "any", None, "纠纷 噪音 漏水 调解"),
+    ("greening", "绿化修剪", "环境整治", 48, 14, "unit", None, "树木 修剪 绿化"),
+    ("policy", "政策咨询", "为民服务", 24, 3, "any", None, "低保 医保 社保 咨询"),
+]
+#: the extra questions (Open311 attributes) of a category
+SERVICE_ATTRIBUTES = {
+    "repair": [{"code": "facility", "datatype": "singlevaluelist", "required": True, "order": 1,
+                "description": "哪类设施", "values": [{"key": "light", "name": "路灯"}, {"key": "pipe", "name": "水管"},
+                                                     {"key": "door", "name": "单元门/门禁"},
+                                                     {"key": "other", "name": "其他"}]},
+               {"code": "floor", "datatype": "number", "required": False, "order": 2, "description": "楼层"}],
+}
+
+
+def load_categories() -> int:
+    """Add the missing service categories (by code); returns how many were added."""
+    import json
+
+    from models.service import ServiceCategory
+
+    from app import domain
+
+    existing = set(db.session.scalars(select(ServiceCategory.code)))
+    items = [ServiceCategory(code=code, name=name, group=group, take_hours=hours, resolve_days=days, takers=takers,
+                             skill=skill, keywords=keywords, enabled=True, sort=order,
+                             attributes=json.dumps(SERVICE_ATTRIBUTES[code], ensure_ascii=False)
+                             if code in SERVICE_ATTRIBUTES else None)
+             for order, (code, name, group, hours, days, takers, skill, keywords)
+             in enumerate(SERVICE_CATEGORIES, start=1) if code not in existing]
+    domain.save_many(items)
+    return len(items)
+
+
 def load() -> int:
-    """Add the missing dictionary items; returns how many were added."""
+    """Add the missing dictionary items and service categories; returns how many were added."""
     from models.dictionary import DictItem, clear_cache
 
     from app import domain
@@ -59,4 +104,4 @@ def load() -> int:
              if (dict_type, entry[0]) not in existing]
     domain.save_many(items)
     clear_cache()
-    return len(items)
+    return len(items) + load_categories()

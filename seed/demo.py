@@ -93,7 +93,7 @@ class Loader:
         return obj
 
 
-def load(people: bool = True) -> dict:
+def load(people: bool = True, today: datetime.date | None = None) -> dict:
     from models.places import Building, Community, Compound, Grid, Road, Station, Street, Unit
 
     ld = Loader()
@@ -164,6 +164,10 @@ def load(people: bool = True) -> dict:
         from seed import people as people_seed
 
         people_seed.load(community, grids, compounds, users, ld.counts)
+        db.session.commit()
+        from seed import service as service_seed
+
+        service_seed.load(community, grids, compounds, users, ld.counts, today=today)
     db.session.commit()
     return dict(sorted(ld.counts.items()))
 

@@ -69,7 +69,8 @@ def test_catalog_covers_every_string_of_the_code_and_of_flask_appbuilder():
 
 # --------------------------------------------------------------------------- pages
 
-_ALLOWED = {"Excel", "English", "WHL", "HY", "km", "GB", "OpenAPI", "Swagger", "API", "ID"}
+_ALLOWED = {"Excel", "English", "WHL", "HY", "km", "GB", "OpenAPI", "Swagger", "API", "ID", "JSON",
+            "WH"}  # WH: the demand number prefix (DEMAND_NUMBER_PREFIX)
 _VISIBLE_ATTRS = re.compile(r'\s(?:placeholder|title|alt|data-placeholder|aria-label)="([^"]*)"')
 _BUTTON_VALUES = re.compile(r'<input[^>]*type="(?:submit|button|reset)"[^>]*value="([^"]*)"'
                             r'|<input[^>]*value="([^"]*)"[^>]*type="(?:submit|button|reset)"')
@@ -124,13 +125,15 @@ def _pages(app):
 
 
 def _usernames():
-    """Data that may be Latin: user names and 字典 codes."""
+    """Data that may be Latin: user names, 字典 codes and service codes."""
     from app.extensions import db
+    from models.service import ServiceCategory
     from models.dictionary import DictItem
     from models.users import AppUser
 
     return {u.username for u in db.session.query(AppUser).all()} | \
-        {code for (code,) in db.session.query(DictItem.code).all()}
+        {code for (code,) in db.session.query(DictItem.code).all()} | \
+        {code for (code,) in db.session.query(ServiceCategory.code).all()}  # Open311 service codes
 
 
 def _english_on(client, urls, allowed) -> dict:

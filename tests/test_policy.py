@@ -85,7 +85,9 @@ def test_the_policy_table_keeps_the_three_admins_apart():
     roles = policy.ROLES
     # the system admin configures places and 字典, manages no users
     assert not roles["系统管理员"]["security"]
-    assert set(roles["系统管理员"]["entities"]) <= {"DictItem", "Street", "Community", "Road", "Grid"}
+    assert set(roles["系统管理员"]["entities"]) <= {"DictItem", "Street", "Community", "Road", "Grid",
+                                                 "ServiceCategory"}
+    assert "Demand" not in roles["系统管理员"]["entities"]
     # the security admin manages users and roles and sees no business data
     assert roles["安全管理员"]["security"] and not roles["安全管理员"]["entities"]
     # the auditor only reads the log
@@ -102,6 +104,18 @@ def test_the_policy_table_keeps_the_three_admins_apart():
     assert business - care <= set(roles["街道管理员"]["entities"])
     assert not care & set(roles["街道管理员"]["entities"])
     assert all(level == policy.R for level in roles["街道管理员"]["entities"].values())
-    assert set(roles["领导查看"]["entities"]) == business - care
+    assert set(roles["领导查看"]["entities"]) == (business - care) | set(policy.SERVICE)
     assert all(level == policy.R for level in roles["领导查看"]["entities"].values())
     assert not any(roles["领导查看"]["actions"].values())
+
+
+def test_the_service_loop_roles():
+    """Who dispatches, who takes, who files: the 三单 part of the table."""
+    assert set(policy.roles_with_action("Demand", "dispatch")) == {"社区书记/主任", "社区工作者"}
+    assert set(policy.roles_with_action("Demand", "rate")) == {"社区书记/主任", "社区工作者"}
+    assert set(policy.roles_with_action("Demand", "claim")) == {"结对单位联络员", "党员志愿者"}
+    roles = policy.ROLES
+    assert roles["网格员"]["entities"]["Demand"] == policy.W  # files demands
+    assert "dispatch" not in roles["网格员"]["actions"].get("Demand", [])
+    for name in ("街道管理员", "领导查看", "结对单位联络员", "党员志愿者"):
+        assert roles[name]["entities"]["Demand"] == policy.R, name

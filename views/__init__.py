@@ -2,7 +2,7 @@
 and custom subclasses of generated views (registered with ``registry.override``)."""
 from flask_babel import lazy_gettext as _l
 
-from views import home, organisations  # noqa: F401  (overrides register on import)
+from views import care, home, organisations, service  # noqa: F401  (overrides register on import)
 
 
 def register(appbuilder) -> None:
@@ -16,3 +16,9 @@ def register(appbuilder) -> None:
     appbuilder.add_view_no_menu(SensitiveDataView)
     appbuilder.add_api(SensitiveDataApi)
     appbuilder.add_view_no_menu(PublicNoticeView)
+
+    from views import open311, rates
+
+    service.install(appbuilder)
+    rates.install(appbuilder)
+    open311.install(appbuilder)
