@@ -89,6 +89,8 @@ class Config:
     DEMAND_NUMBER_PREFIX = "WH"
     # An order taken but not started within this many hours goes back to the pool
     DEMAND_START_HOURS = 24
+    # A demand waiting longer than this for dispatch is overdue
+    DEMAND_DISPATCH_HOURS = 24
     # How long a rating link sent to the requester stays valid
     RATING_LINK_DAYS = 7
     # Channels of notices; an SMS or WeChat class with the same send() can be added

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import datetime
+import os
 from contextlib import contextmanager
+from zoneinfo import ZoneInfo
+
+#: the office's time zone: times are stored as naive local times of this zone, whatever
+#: the server's own zone (BABEL_DEFAULT_TIMEZONE, as in config.py)
+ZONE = ZoneInfo(os.environ.get("BABEL_DEFAULT_TIMEZONE", "Asia/Shanghai"))
 
 _frozen: list = []
 
 
 def now() -> datetime.datetime:
-    return _frozen[-1] if _frozen else datetime.datetime.now()
+    """The office's local time now (naive), or the frozen time."""
+    return _frozen[-1] if _frozen else datetime.datetime.now(ZONE).replace(tzinfo=None)
 
 
 def today() -> datetime.date:

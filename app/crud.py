@@ -18,7 +18,7 @@ from flask_appbuilder.urltools import get_filter_args
 from flask_babel import gettext
 from marshmallow import ValidationError
 
-from app import scope
+from app import clock, scope
 from app.api import RelatedId, SchemaConverter, bounded_int
 from app.domain import NON_FIELD, DomainError
 
@@ -382,7 +382,7 @@ class EntityView(ModelView):
         reveal = request.args.get("reveal") == "1"
         if reveal and not sensitive.can_reveal():
             abort(403)
-        name = f"{self.admin.plural()}-{date.today().isoformat()}.xlsx"
+        name = f"{self.admin.plural()}-{clock.today().isoformat()}.xlsx"
         model = self.datamodel.obj
         if importer.importable(model):
             select_columns = [c for c in importer.column_names(model)]

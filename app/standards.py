@@ -21,6 +21,8 @@ from decimal import Decimal, InvalidOperation
 
 from flask_babel import lazy_gettext as _l
 
+from app import clock
+
 __all__ = [
     "StandardError", "normalize_text",
     "id_check_char", "normalize_id_number", "id_birth_date", "id_sex", "id_region",
@@ -152,7 +154,7 @@ def normalize_id_number(raw, *, today: datetime.date | None = None) -> str:
     the first generation (YYMMDD, 19xx) is upgraded to 18 characters. ``today`` bounds
     the birth date (default: the current date).
     """
-    today = today or datetime.date.today()
+    today = today or clock.today()
     from_number = raw is not None and not isinstance(raw, str)
     if from_number:
         digits = _number_digits(raw)

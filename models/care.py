@@ -9,6 +9,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Column, Date, ForeignKey, String, Table, Text, func, or_, select
 from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
+from app import clock
 from app.declare import Admin as AdminBase, EXPORT, Scope, field
 from models.base import InCommunity, Model, Tracked
 from models.people import ACTIVE, PartyMember, Person, SpecialGroup, Staff
@@ -119,10 +120,10 @@ class Visit(InCommunity, Tracked, Model):
 
         own = db.session.scalars(select(Staff).where(Staff.user_id == user.id)).all() \
             if getattr(user, "id", None) else []
-        return {"visited_on": datetime.date.today(), "staff": own}
+        return {"visited_on": clock.today(), "staff": own}
 
     def validate(self, check) -> None:
-        if self.visited_on is not None and self.visited_on > datetime.date.today():
+        if self.visited_on is not None and self.visited_on > clock.today():
             check.error("visited_on", _l("A visit cannot be in the future."))
         if self.visited_on is not None and self.visited_on < datetime.date(2000, 1, 1):
             check.error("visited_on", _l("Enter the date of the visit."))
@@ -145,7 +146,7 @@ def frequency_days():
 def overdue_query(today: datetime.date | None = None):
     """(Person, due days, last visit) of residents in care whose last visit is older than
     the shortest frequency among their active special-group types — one statement."""
-    today = today or datetime.date.today()
+    today = today or clock.today()
     freq = frequency_days()
     need = (select(SpecialGroup.person_id.label("person_id"), func.min(freq.c.number).label("days"))
             .join(freq, freq.c.code == SpecialGroup.type)

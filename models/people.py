@@ -14,6 +14,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Boolean, Date, ForeignKey, String, Text, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
+from app import clock
 from app import standards
 from app.declare import Admin as AdminBase, EXPORT, IMPORT, Scope, field
 from models.base import InCommunity, Model, Tracked
@@ -188,7 +189,7 @@ class Person(InCommunity, Tracked, Model):
 
     @property
     def age(self) -> Optional[int]:
-        return standards.age_on(self.birth_date, datetime.date.today()) if self.birth_date else None
+        return standards.age_on(self.birth_date, clock.today()) if self.birth_date else None
 
     @property
     def is_minor(self) -> bool:
@@ -230,7 +231,7 @@ class Person(InCommunity, Tracked, Model):
             if self.sex not in (None, "", sex):
                 check.error("sex", _l("The ID number says the person is %(sex)s.", sex=_sex_label(sex)))
             self.birth_date, self.sex = born, sex
-        if self.birth_date is not None and self.birth_date > datetime.date.today():
+        if self.birth_date is not None and self.birth_date > clock.today():
             check.error("birth_date", _l("The birth date is in the future."))
         if self.household is not None and self.relation in (None, ""):
             check.error("relation", _l("Give the relation to the head of the household."))
@@ -383,7 +384,7 @@ class SpecialGroup(InCommunity, Tracked, Model):
             check.error("category", _l("Category and level are only for disabled residents."))
         if self.since and self.until and self.until < self.since:
             check.error("until", _l("The end date is before the start date."))
-        if self.until and self.until <= datetime.date.today():
+        if self.until and self.until <= clock.today():
             self.status = ENDED
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import (Column, Date, Float, ForeignKey, Integer, String, Table,
                         UniqueConstraint, select)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app import clock
 from app.declare import Admin as AdminBase, EXPORT, Scope, field
 from models.base import InCommunity, Model, Tracked
 
@@ -237,7 +238,7 @@ class Compound(Tracked, Model):
         for road in self.roads or []:
             if self.community is not None and road.community_id != self.community.id:
                 check.error("roads", _l("Road %(name)s belongs to another community.", name=road.name))
-        if self.build_year is not None and not 1900 <= self.build_year <= datetime.date.today().year:
+        if self.build_year is not None and not 1900 <= self.build_year <= clock.today().year:
             check.error("build_year", _l("Enter a year between 1900 and this year."))
         if (self.households or 0) < 0:
             check.error("households", _l("Must not be negative."))

@@ -555,7 +555,7 @@ def act(demand: Demand, action: str, user=None, *, actor=None, **data) -> Demand
         demand.in_pool = bool(data.get("pool")) and data.get("unit") is None and data.get("member") is None
         demand.assigned_unit = data.get("unit")
         demand.assigned_member = data.get("member")
-        demand.dispatched_at, demand.dispatched_by_id = now, getattr(user, "id", None)
+        demand.dispatched_at, demand.dispatched_by_id = now, getattr(user or actor, "id", None)
         demand.due_take_at = now + datetime.timedelta(hours=demand.category.take_hours)
         demand.taken_at = demand.started_at = None
         notices += _notify_takers(demand)

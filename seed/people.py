@@ -14,14 +14,14 @@ import random
 
 from sqlalchemy import func, select
 
-from app import domain, standards
+from app import clock, domain, standards
 from app.extensions import db
 
 RESIDENTS, HOUSEHOLDS, FLOATING, MERCHANTS = 12250, 3430, 546, 317
 SPECIAL = {"empty_nest": 20, "subsistence": 12, "disabled": 9, "living_alone": 8, "lost_only_child": 7}
 N_ON_JOB, N_SINKING, RESIDENT_MEMBERS = 164, 148, (71, 41)
 CENTER_HOUSEHOLDS = 403
-TODAY = datetime.date.today()
+TODAY = clock.today()
 
 SURNAMES = ("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程苏魏吕丁"
             "任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴")

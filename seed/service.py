@@ -60,8 +60,8 @@ def load(community, grids, compounds, users, counts, today: datetime.date | None
     if db.session.scalar(select(func.count()).select_from(Demand).where(Demand.community_id == community.id)):
         return
     rng = random.Random(20220331)
-    today = today or datetime.date.today()
-    end = clock.now() if today == datetime.date.today() else datetime.datetime.combine(today, datetime.time(18))
+    today = today or clock.today()
+    end = clock.now() if today == clock.today() else datetime.datetime.combine(today, datetime.time(18))
     units = _units(community, users)
     members = _members(community, users, rng)
     _api_client(community)
@@ -155,7 +155,7 @@ def _play(plan, community, grids, compounds, users, units, members, rng) -> None
     member_codes = [c for c, cat in categories.items() if cat.takers in ("any", "member") and not cat.skill]
     adults = list(db.session.scalars(select(Person.id).where(
         Person.community_id == community.id, Person.household_id.isnot(None),
-        Person.birth_date < datetime.date.today() - datetime.timedelta(days=25 * 365)).order_by(Person.id)))
+        Person.birth_date < clock.today() - datetime.timedelta(days=25 * 365)).order_by(Person.id)))
     chosen = rng.sample(adults, len(plan))  # ids only: thousands of loaded rows would slow every commit
     found = {p.id: p for p in db.session.scalars(select(Person).where(Person.id.in_(chosen)))}
     requesters = [found[i] for i in chosen]

@@ -8,6 +8,7 @@ from flask import url_for
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
 
+from app import clock
 from app.registry import entity_permissions, generated_view, override
 from models.care import Visit, overdue
 
@@ -51,7 +52,7 @@ class OverdueView(BaseView):
     @expose("/overdue/")
     @has_access
     def overdue(self):
-        today = datetime.date.today()
+        today = clock.today()
         sm = self.appbuilder.sm
         may_open = sm.has_access("can_read", "Person")
         may_visit = sm.has_access("can_write", "Visit")
