@@ -28,8 +28,10 @@ class VisitView(_GeneratedVisit):
             from app.extensions import db
             from models.service import CLASSES, Demand, ServiceCategory
 
+            from app.api import bounded_int
+
             sm = self.appbuilder.sm
-            pk = kwargs.get("pk")
+            pk = bounded_int(kwargs.get("pk"), low=1)
             kwargs["demand_form"] = None
             visit = db.session.get(Visit, pk) if pk else None
             if visit is not None and (visit.findings or "").strip() and sm.has_access("can_write", "Demand"):

@@ -557,6 +557,10 @@ class NotificationView(BaseView):
 
 # ----------------------------------------------------------------------------- public pages
 
+#: the most rows of each section of the public list (the newest first)
+PUBLIC_ROWS = 200
+
+
 class PublicDemandView(BaseView):
     """需求清单 and the requester's rating link: no login, no personal data."""
 
@@ -574,18 +578,25 @@ class PublicDemandView(BaseView):
         community = next((c for c in communities if c.id == community_id), None) if community_id else communities[0]
         if community is None:
             abort(404)
-        load = (joinedload(Demand.category), joinedload(Demand.compound), joinedload(Demand.building),
-                joinedload(Demand.assigned_unit))
-        open_rows = db.session.scalars(select(Demand).where(
-            Demand.community_id == community.id, Demand.status.in_(service.OPEN)).options(*load)
-            .order_by(Demand.created_at.desc())).unique().all()
+        load = (joinedload(Demand.category), joinedload(Demand.compound), joinedload(Demand.assigned_unit))
+        base = select(Demand).where(Demand.community_id == community.id).options(*load)
+        counts = dict(db.session.execute(
+            select(Demand.demand_class, func.count()).where(Demand.community_id == community.id,
+                                                            Demand.status.in_(service.OPEN))
+            .group_by(Demand.demand_class)).all())
+        sections = {}
+        for key in (service.URGENT, service.LONG_TERM):
+            sections[key] = db.session.scalars(base.where(
+                Demand.status.in_(service.OPEN), Demand.demand_class == key)
+                .order_by(Demand.created_at.desc(), Demand.id.desc()).limit(PUBLIC_ROWS)).unique().all()
         since = clock.now() - datetime.timedelta(days=30)
-        done_rows = db.session.scalars(select(Demand).where(
-            Demand.community_id == community.id, Demand.status.in_(service.FINISHED),
-            Demand.resolved_at >= since).options(*load).order_by(Demand.resolved_at.desc())).unique().all()
+        done_rows = db.session.scalars(base.where(
+            Demand.status.in_(service.FINISHED), Demand.resolved_at >= since)
+            .order_by(Demand.resolved_at.desc(), Demand.id.desc()).limit(PUBLIC_ROWS)).unique().all()
         return self.render_template("public/demands.html", community=community, communities=communities,
-                                    urgent=[d for d in open_rows if d.demand_class == service.URGENT],
-                                    long_term=[d for d in open_rows if d.demand_class != service.URGENT],
+                                    urgent=sections[service.URGENT], long_term=sections[service.LONG_TERM],
+                                    urgent_count=counts.get(service.URGENT, 0),
+                                    long_term_count=counts.get(service.LONG_TERM, 0), limit=PUBLIC_ROWS,
                                     done=done_rows, statuses=STATUSES, now=clock.now(),
                                     app_name=self.appbuilder.app_name)
 
