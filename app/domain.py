@@ -234,11 +234,15 @@ def _dict_codes(item, check: Check) -> None:
     from models.dictionary import choices
 
     for column in sa_inspect(type(item)).columns:
-        dict_type = column.info.get("dict_type")
+        dict_type, fixed = column.info.get("dict_type"), column.info.get("choices")
         value = getattr(item, column.key, None)
-        if not dict_type or value in (None, "") or not _changed(item, column.key):
+        if not (dict_type or fixed) or value in (None, "") or not _changed(item, column.key):
             continue
-        if value not in {code for code, _label in choices(dict_type)}:
+        if dict_type:
+            codes = {code for code, _label in choices(dict_type)}
+        else:  # fixed values ({code: label}, or a callable giving them)
+            codes = set(fixed() if callable(fixed) else fixed)
+        if value not in codes:
             check.error(column.key, _l("Choose one of the listed values."))
 
 
@@ -353,6 +357,8 @@ def validate_many(items: list, session=None) -> dict[int, dict]:
     with session.no_autoflush:
         for item, check in zip(items, checks):
             _derive(item)
+            if hasattr(item, "complete"):
+                item.complete(check)  # what the entity infers beyond its parents
             _required(item, check)
             _kinds(item, check)
             _lengths(item, check)

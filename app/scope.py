@@ -43,6 +43,28 @@ def acting_as(user):
         _acting.reset(token)
 
 
+class _System:
+    """The office itself acting (a resident's rating link, the timed sweep): not scoped,
+    recorded with no user, like the command line."""
+
+    id = None
+    username = None
+
+
+SYSTEM = _System()
+
+
+@contextmanager
+def as_system():
+    """Work done by the office itself inside a web request (no signed-in user, or on no
+    one user's behalf): unscoped, as the command line is."""
+    token = _acting.set(SYSTEM)
+    try:
+        yield
+    finally:
+        _acting.reset(token)
+
+
 def acting_user():
     """The user on whose behalf this runs: :func:`acting_as`, else the signed-in user of
     this request (session or JWT), else None.
@@ -51,7 +73,7 @@ def acting_user():
     An anonymous web request gets :data:`NOBODY`, who sees nothing scoped.
     """
     if _acting.get() is not None:
-        return _acting.get()
+        return None if _acting.get() is SYSTEM else _acting.get()
     if not has_request_context():
         return None
     user = getattr(g, "user", None)

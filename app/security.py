@@ -64,6 +64,22 @@ _VIEW_LABELS = {
 }
 
 
+def local_next(value: str | None) -> str | None:
+    """``value`` if it is a path on this site, else None: no scheme or host, no
+    backslash, no whitespace or control character (browsers drop a tab or newline
+    and would read ``/\t/evil.example`` as ``//evil.example``)."""
+    from urllib.parse import urlsplit
+
+    if not value or len(value) > 2000 or not value.startswith("/") or "\\" in value:
+        return None
+    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        return None
+    parts = urlsplit(value)
+    if parts.scheme or parts.netloc or value.startswith("//"):
+        return None
+    return value
+
+
 def permission_label(name: str) -> str:
     label = _PERMISSION_LABELS.get(name)
     if label is None and name.startswith("can_"):  # a workflow action an entity declares

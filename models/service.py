@@ -213,10 +213,27 @@ class Demand(InCommunity, Tracked, Model):
             return str(self.assigned_member)
         return gettext("Pool") if self.in_pool and self.status == DISPATCHED else ""
 
+    def complete(self, check) -> None:
+        """A demand given only by an address (or a map point) belongs to the filer's
+        community and grid; a filer above one community must choose the compound."""
+        from app.scope import acting_user
+
+        if self.community_id is not None or self.community is not None or any(
+                getattr(self, name) is not None for name in ("building", "compound", "requester")):
+            return
+        user = acting_user()
+        if getattr(user, "scope_community_id", None) is not None:
+            self.community_id, self.grid_id = user.scope_community_id, user.scope_grid_id
+        elif self.address or (self.latitude is not None and self.longitude is not None):
+            check.error("compound", _l("An address alone does not say which community: choose the compound."))
+
     def validate(self, check) -> None:
         if self.description and len(self.description) > MAX_DESCRIPTION:
             check.error("description", _l("At most %(n)d characters.", n=MAX_DESCRIPTION))
-        if self.requester is None and not self.requester_name and self.source != "open311":
+        if self.id is None and self.source == "open311" and not getattr(self, "_via_open311", False):
+            check.error("source", _l("Only the open interface (Open311) files demands of this source."))
+        if self.requester is None and not self.requester_name and not (
+                self.source == "open311" and (self.id is not None or getattr(self, "_via_open311", False))):
             check.error("requester_name", _l("Give the requester: a registered resident, or a name and phone."))
         if self.compound is None and self.building is None and not self.address and self.requester is None \
                 and (self.latitude is None or self.longitude is None):
@@ -490,12 +507,14 @@ def permitted(action: str, demand, user) -> Optional[object]:
     if user is None:
         return None  # the command line acts for the office
     held = current_app.appbuilder.sm.permissions_of(user)
-    if not user.is_active or (transition.permission and (f"can_{transition.permission}", "Demand") not in held):
+    # staff who dispatch may record the start and the result a taker reports by phone
+    on_behalf = (action in (START, RESOLVE) and ("can_dispatch", "Demand") in held
+                 and not is_assignee(demand, user))
+    if not user.is_active or (transition.permission and not on_behalf
+                              and (f"can_{transition.permission}", "Demand") not in held):
         return _l("Your role may not do this.")
-    if transition.who == "assignee" and not is_assignee(demand, user):
-        # staff may record the start and the result a taker reports by phone
-        if not (action in (START, RESOLVE) and ("can_dispatch", "Demand") in held):
-            return _l("Only the unit or party member the order is given to may do this.")
+    if transition.who == "assignee" and not on_behalf and not is_assignee(demand, user):
+        return _l("Only the unit or party member the order is given to may do this.")
     if transition.who == "claimer":
         if not demand.in_pool:
             return _l("This order is given to someone; it is not in the pool.")
@@ -521,7 +540,17 @@ def act(demand: Demand, action: str, user=None, *, actor=None, **data) -> Demand
     or raise DomainError with the reason; writes the event and the notices, and commits.
 
     ``actor`` names who did it on the timeline when ``user`` is None (the seed, the
-    command line on someone's behalf); it is never checked."""
+    command line, the requester's rating link); it is never checked. With no user the
+    office itself acts: unscoped even inside an anonymous web request."""
+    from app import scope
+
+    if user is None:
+        with scope.as_system():
+            return _act(demand, action, None, actor, data)
+    return _act(demand, action, user, actor, data)
+
+
+def _act(demand: Demand, action: str, user, actor, data: dict) -> Demand:
     from app import domain, scope
     from app.extensions import db
 

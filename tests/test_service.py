@@ -428,3 +428,48 @@ def test_a_refused_rating_does_not_spend_the_link(ctx):
     db.session.rollback()
     service.rate_by_token(token, 5)
     assert db.session.get(Demand, demand.id).status == RATED
+
+
+# ----------------------------------------------------------------------------- filing: what a demand must say
+
+def _bare(**values) -> Demand:
+    values.setdefault("source", "phone")
+    values.setdefault("requester_name", "居民")
+    return Demand(title="路灯不亮", description="后院路灯", category=category(), **values)
+
+
+def test_an_address_alone_belongs_to_the_filers_community_and_grid(ctx):
+    from app import scope
+
+    grid_worker = f.user("grid1")
+    with scope.acting_as(grid_worker):
+        demand = service.create(_bare(address="文化路88号后院"), grid_worker)
+    assert (demand.community_id, demand.grid_id) == (grid_worker.scope_community_id, grid_worker.scope_grid_id)
+    assert demand.address == "文化路88号后院" and demand.status == PENDING
+
+
+def test_an_address_alone_is_refused_to_a_filer_above_one_community(ctx):
+    from app import scope
+
+    before = db.session.scalar(select(func.count()).select_from(Demand))
+    with scope.acting_as(f.user("street")), pytest.raises(DomainError) as error:
+        service.create(_bare(address="文化路88号后院"), f.user("street"))
+    db.session.rollback()
+    assert "请选择小区" in str(error.value.errors().get("compound"))
+    assert db.session.scalar(select(func.count()).select_from(Demand)) == before
+
+
+@pytest.mark.parametrize("values, field", [
+    ({"source": "open311", "requester_name": None}, "source"),  # only the Open311 path may skip the requester
+    ({"source": "open311"}, "source"),
+    ({"source": "fax"}, "source"),
+    ({"demand_class": "whenever"}, "demand_class"),
+    ({"priority": "asap"}, "priority"),
+])
+def test_fixed_values_are_checked_wherever_a_demand_is_filed(ctx, values, field):
+    before = db.session.scalar(select(func.count()).select_from(Demand))
+    with pytest.raises(DomainError) as error:
+        service.create(_bare(compound=compound_in(), **values), f.user("worker"))
+    db.session.rollback()
+    assert field in error.value.errors()
+    assert db.session.scalar(select(func.count()).select_from(Demand)) == before

@@ -524,6 +524,7 @@ def create_request(fmt):
                     requester_name=_requester_name(form), requester_phone=_text(form.get("phone")) or None,
                     compound=compound, address=address, latitude=latitude, longitude=longitude,
                     community_id=client.community_id)
+    demand._via_open311 = True  # the one path that files without a requester
     street_id = db.session.scalar(select(Community.street_id).where(Community.id == client.community_id))
     try:
         with scope.acting_as(_ClientActor(client, street_id)):

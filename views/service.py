@@ -20,6 +20,7 @@ from app import clock, scope
 from app.api import bounded_int
 from app.domain import DomainError
 from app.extensions import db
+from app.security import local_next
 from app.registry import entity_permissions, generated_api, generated_view, override, override_api
 from models import service
 from models.orgs import Organisation, Position
@@ -206,10 +207,7 @@ class DemandView(_Generated):
         else:
             flash(gettext("%(action)s: done. The demand is now “%(status)s”.", action=ACTION_LABELS[action],
                           status=STATUSES[demand.status]), "success")
-        back = request.form.get("next") or ""
-        if back.startswith("/") and not back.startswith("//"):
-            return redirect(back)
-        return redirect(url_for("DemandView.show", pk=pk))
+        return redirect(local_next(request.form.get("next")) or url_for("DemandView.show", pk=pk))
 
     @expose("/rating-link/<int:pk>", methods=["POST"])
     @has_access
@@ -440,6 +438,12 @@ class TakerDeskView(BaseView):
 
 # ----------------------------------------------------------------------------- quick intake
 
+#: what the quick intake form shows; errors on other fields are shown on the place or on top
+INTAKE_FIELDS = {"category", "title", "description", "compound", "address", "requester_name", "requester_phone",
+                 "demand_class", "source", "photos"}
+PLACE_FIELDS = {"building", "community", "grid", "requester", "latitude", "longitude"}
+
+
 class IntakeView(BaseView):
     """快速登记: a grid worker files a demand from a phone, in one short form."""
 
@@ -493,7 +497,11 @@ class IntakeView(BaseView):
                 store_photos(demand, photos, "intake")
             except DomainError as error:
                 db.session.rollback()
-                errors = {k or "_": [str(m) for m in v] for k, v in error.errors().items()}
+                errors = {}
+                for key, messages in error.errors().items():
+                    # the place the form shows is the compound (or an address)
+                    key = "compound" if key in PLACE_FIELDS else key if key in INTAKE_FIELDS else "_"
+                    errors.setdefault(key, []).extend(str(m) for m in messages)
             else:
                 flash(gettext("Demand %(number)s filed. The community will dispatch it.", number=demand.number),
                       "success")
