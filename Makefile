@@ -36,13 +36,24 @@ run: setup-db
 	APP_ENV=production SECRET_KEY=$$(cat instance/secret_key) \
 	  $(BIN)/gunicorn --workers 2 --threads 4 --bind $(HOST):$(PORT) --access-logfile - run:app
 
-# Command 2: the whole suite — SQLite lane, PostgreSQL lane, browser lane.
+# Command 2: the whole suite — the SQLite lane with the browser lane, and at the same
+# time the PostgreSQL lane (its output follows when both are done).
 test: venv
-	$(BIN)/python -m pytest -q -p no:cacheprovider tests
-	@if [ -n "$$TEST_DATABASE_URL" ]; then \
-	  $(BIN)/python -m pytest -q -p no:cacheprovider -m "not browser" tests --db="$$TEST_DATABASE_URL"; \
+	@pg=""; \
+	if [ -n "$$TEST_DATABASE_URL" ]; then \
+	  log=$$(mktemp); \
+	  ( $(BIN)/python -m pytest -q -p no:cacheprovider -m "not browser" tests --db="$$TEST_DATABASE_URL" \
+	      > $$log 2>&1; echo $$? >> $$log.rc ) & pg=$$!; \
+	  echo "PostgreSQL lane running in the background ($$TEST_DATABASE_URL)"; \
 	elif [ -n "$$CI" ]; then echo "CI: TEST_DATABASE_URL is not set; the PostgreSQL lane cannot run" >&2; exit 1; \
-	else echo "PostgreSQL lane skipped: set TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test"; fi
+	else echo "PostgreSQL lane skipped: set TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test"; fi; \
+	echo "== SQLite lane and browser lane"; \
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests; rc=$$?; \
+	if [ -n "$$pg" ]; then \
+	  wait $$pg; echo "== PostgreSQL lane"; cat $$log; pgrc=$$(cat $$log.rc); rm -f $$log $$log.rc; \
+	  [ "$$pgrc" = "0" ] || rc=1; \
+	fi; \
+	exit $$rc
 
 test-sqlite: venv
 	$(BIN)/python -m pytest -q -p no:cacheprovider -m "not browser" tests

@@ -88,8 +88,10 @@ def label_of(model, name: str) -> str:
     return str(label) if label is not None else name
 
 
+@functools.lru_cache(maxsize=None)
 def relation_for_column(model, column_key: str) -> str | None:
-    """The many-to-one relationship that owns the foreign-key column ``column_key``."""
+    """The many-to-one relationship that owns the foreign-key column ``column_key``
+    (mappings are fixed once configured: cached)."""
     for rel in sa_inspect(model).relationships:
         if rel.direction.name == "MANYTOONE" and any(c.key == column_key for c in rel.local_columns):
             return rel.key

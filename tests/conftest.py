@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import shutil
 import tempfile
 
 import pytest
@@ -37,6 +38,8 @@ def pytest_report_header(config):
 
 
 _TMP = tempfile.mkdtemp(prefix="hongse-test-")
+#: the migrated and seeded SQLite database, as it was before any test ran
+SEEDED_COPY = os.path.join(_TMP, "seeded.db")
 
 
 def _db_url(config) -> str:
@@ -107,6 +110,8 @@ def app(pytestconfig):
     _reset_database(url)
     application = make_app(url)
     prepare_database(application)
+    if url.startswith("sqlite:///"):  # the browser lane's server starts from a copy of it
+        shutil.copyfile(url[len("sqlite:///"):], SEEDED_COPY)
     return application
 
 

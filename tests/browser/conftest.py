@@ -35,13 +35,17 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def live_server():
-    from tests.conftest import make_app, prepare_database
+def live_server(app):
+    from tests.conftest import SEEDED_COPY, make_app, prepare_database
 
     folder = tempfile.mkdtemp(prefix="hongse-browser-")
-    url = f"sqlite:///{os.path.join(folder, 'browser.db')}"
-    app = make_app(url, WTF_CSRF_ENABLED=True, SERVER_NAME=None)
-    prepare_database(app)
+    path = os.path.join(folder, "browser.db")
+    if os.path.exists(SEEDED_COPY):  # the SQLite lane seeded one already: same migrations, same seed
+        shutil.copyfile(SEEDED_COPY, path)
+    server_app = make_app(f"sqlite:///{path}", WTF_CSRF_ENABLED=True, SERVER_NAME=None)
+    if not os.path.exists(SEEDED_COPY):
+        prepare_database(server_app)
+    app = server_app
     port = _free_port()
     server = make_server("127.0.0.1", port, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
