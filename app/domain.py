@@ -233,6 +233,7 @@ def _lengths(item, check: Check) -> None:
 
 
 def _dict_codes(item, check: Check) -> None:
+    from app.declare import choices_of
     from models.dictionary import choices
 
     for column in sa_inspect(type(item)).columns:
@@ -243,7 +244,7 @@ def _dict_codes(item, check: Check) -> None:
         if dict_type:
             codes = {code for code, _label in choices(dict_type)}
         else:  # fixed values ({code: label}, or a callable giving them)
-            codes = set(fixed() if callable(fixed) else fixed)
+            codes = set(choices_of(column.info))
         if value not in codes:
             check.error(column.key, _l("Choose one of the listed values."))
 

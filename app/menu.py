@@ -7,6 +7,7 @@ CATEGORIES = {
     "people": (_l("People"), "fa-users"),
     "care": (_l("Care"), "fa-heart"),
     "service": (_l("Services"), "fa-handshake-o"),
+    "volunteers": (_l("Volunteers and points"), "fa-heart-o"),
     "system": (_l("System"), "fa-cogs"),
 }
 CATEGORIES["audit"] = (_l("Audit"), "fa-history")

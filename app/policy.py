@@ -22,6 +22,9 @@ ORGS = ["Organisation", "Position"]
 PEOPLE = ["Household", "Person", "Merchant", "PartyMember", "Head", "Staff"]
 CARE = ["SpecialGroup", "CareGroup", "Visit"]
 SERVICE = ["ServiceCategory", "Demand"]
+VOLUNTEERS = ["Team", "Volunteer", "Activity", "SignUp", "ServiceRecord"]
+POINTS = ["PointRule", "LedgerEntry", "Gift", "Exchange"]
+WORK = VOLUNTEERS + POINTS
 BUSINESS = PLACES + ORGS + PEOPLE + CARE
 SYSTEM = ["DictItem"]
 AUDIT = ["AuditLog"]
@@ -35,6 +38,9 @@ EXTRA_MENUS = {"OverdueList": ("Visit", "care", R), "DispatchDesk": ("Demand", "
 #: the workflow actions of the 三单 loop (see models.service.TRANSITIONS)
 DISPATCHING = {"Demand": ["dispatch", "rate", "export"]}
 TAKING = {"Demand": ["claim"]}
+#: running the volunteers' work: activities, exchanges, certificates, the approval step
+RUNNING = {"Activity": ["run", "export"], "Exchange": ["approve", "export"], "Volunteer": ["certify", "export"],
+           "Team": ["export"], "ServiceRecord": ["export"], "Gift": ["export"], "LedgerEntry": ["export"]}
 #: revealing sensitive personal data, for roles marked "sensitive"
 SENSITIVE = ("can_reveal", "SensitiveData")
 
@@ -51,7 +57,8 @@ def _actions(names, *actions):
 #:              "security": bool, "sensitive": bool, "work": lazy text}
 ROLES: dict[str, dict] = {
     "系统管理员": {
-        "entities": {**_all(W, SYSTEM), **_all(W, ["Street", "Community", "Road", "Grid", "ServiceCategory"])},
+        "entities": {**_all(W, SYSTEM), **_all(W, ["Street", "Community", "Road", "Grid", "ServiceCategory",
+                                                    "PointRule"])},
         "actions": {"DictItem": ["export"]},
         "security": False, "sensitive": False,
         "work": _l("Configure the places tree (streets, communities, grids) and the dictionaries."),
@@ -71,25 +78,30 @@ ROLES: dict[str, dict] = {
     "街道管理员": {
         # who is in a special group and what visits found is for the carers only (PIPL):
         # the street reads the figures in the meeting charts
-        "entities": {**_all(R, [e for e in BUSINESS if e not in CARE] + SERVICE), **_all(R, SYSTEM)},
-        "actions": _actions(["Community", "Grid", "Compound", "Organisation", "Position", "Demand"] + PEOPLE,
+        "entities": {**_all(R, [e for e in BUSINESS if e not in CARE] + SERVICE + WORK), **_all(R, SYSTEM)},
+        "actions": _actions(["Community", "Grid", "Compound", "Organisation", "Position", "Demand"] + PEOPLE
+                            + ["Team", "Volunteer", "Activity", "ServiceRecord", "LedgerEntry", "Exchange"],
                             "export"),
         "security": False, "sensitive": False,
         "work": _l("Oversee every community of the street."),
     },
     "社区书记/主任": {
-        "entities": {**_all(W, BUSINESS + SERVICE), **_all(R, ["Street", "Community"]), **_all(R, SYSTEM)},
+        "entities": {**_all(W, BUSINESS + SERVICE + [e for e in WORK if e != "LedgerEntry"]),
+                     **_all(R, ["Street", "Community", "LedgerEntry"]), **_all(R, SYSTEM)},
         "actions": {**_actions(["Community", "Grid", "Compound", "Organisation", "Position"] + PEOPLE + CARE,
-                               "export"), EVERY: ["import"], **DISPATCHING},
+                               "export"), EVERY: ["import"], **DISPATCHING, **RUNNING,
+                    "Volunteer": ["approve", "certify", "export"], "LedgerEntry": ["adjust", "export"]},
         "security": False, "sensitive": True,
         "work": _l("Lead the community: places, organisations, people, care and all work of the community."),
     },
     "社区工作者": {
         "entities": {**_all(W, ["Road", "Compound", "Building", "Unit", "Station", "Demand"] + ORGS + PEOPLE
-                                 + CARE), **_all(R, ["Street", "Community", "Grid", "ServiceCategory"]),
+                                 + CARE + ["Team", "Volunteer", "Activity", "SignUp", "ServiceRecord", "Gift",
+                                           "Exchange"]),
+                     **_all(R, ["Street", "Community", "Grid", "ServiceCategory", "PointRule", "LedgerEntry"]),
                      **_all(R, SYSTEM)},
         "actions": {**_actions(["Compound", "Organisation", "Position"] + PEOPLE + CARE, "export"),
-                    EVERY: ["import"], **DISPATCHING},
+                    EVERY: ["import"], **DISPATCHING, **RUNNING},
         "security": False, "sensitive": True,
         "work": _l("Keep the registers of compounds, stations, organisations, residents and care; dispatch "
                    "the residents' demands and record their ratings."),
@@ -97,7 +109,8 @@ ROLES: dict[str, dict] = {
     "网格员": {
         "entities": {**_all(W, ["Building", "Unit", "Household", "Person", "SpecialGroup", "Visit", "Demand"]),
                      **_all(R, ["Community", "Grid", "Compound", "Station", "Road", "Merchant", "PartyMember",
-                                "Head", "Staff", "CareGroup", "ServiceCategory"] + ORGS)},
+                                "Head", "Staff", "CareGroup", "ServiceCategory", "Team", "Volunteer", "Activity",
+                                "Gift"] + ORGS)},
         "actions": {},
         "security": False, "sensitive": True,
         "work": _l("Keep your grid's buildings, households and residents up to date, visit the residents in care, "
@@ -110,13 +123,15 @@ ROLES: dict[str, dict] = {
         "work": _l("Take the residents' demands given to your unit or published to the pool, and report them done."),
     },
     "党员志愿者": {
-        "entities": {**_all(R, ["Community", "Compound", "Station"] + SERVICE), **_all(W, ["Visit"])},
+        "entities": {**_all(R, ["Community", "Compound", "Station"] + SERVICE
+                            + ["Team", "Volunteer", "Activity", "ServiceRecord", "LedgerEntry", "Gift", "Exchange"]),
+                     **_all(W, ["Visit"])},
         "actions": TAKING,
         "security": False, "sensitive": False,
         "work": _l("Log your visits to the residents you care for, and take the residents' demands."),
     },
     "领导查看": {
-        "entities": _all(R, [e for e in BUSINESS if e not in CARE] + SERVICE),
+        "entities": _all(R, [e for e in BUSINESS if e not in CARE] + SERVICE + WORK),
         "actions": {},
         "security": False, "sensitive": False,
         "work": _l("Read everything in your scope for meetings; nothing can be changed."),

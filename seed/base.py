@@ -41,8 +41,16 @@ DICTIONARY = {
     "disability_level": [("1", "一级"), ("2", "二级"), ("3", "三级"), ("4", "四级")],
     "merchant_type": [("retail", "零售"), ("catering", "餐饮"), ("services", "生活服务"), ("repair", "维修"),
                       ("medical", "医药"), ("education", "教育培训"), ("other", "其他")],
+    "team_type": [("clean_home", "清洁家园"), ("good_neighbour", "好邻里"), ("security", "小区治安"),
+                  ("little", "小小志愿者"), ("party_pioneer", "党员先锋"), ("civility", "文明实践")],
+    "activity_type": [("cleaning", "环境清洁"), ("neighbourhood", "邻里互助"), ("patrol", "治安巡逻"),
+                      ("elderly", "助老助残"), ("publicity", "宣传教育"), ("culture", "文体活动"),
+                      ("festival", "节日活动"), ("children", "儿童活动")],
     **STANDARD_CODES,
 }
+#: points rules (积分规则): code → (points, note)
+POINT_RULES = {"hour": (10, "每服务1小时计10分(不含路途)"), "star_month": (50, "当选每月之星奖励"),
+               "star_compound": (30, "当选小区之星奖励"), "commendation": (100, "年度表彰奖励")}
 
 
 #: service categories of the 三单 loop: (code, name, group, hours to take, days to resolve,
@@ -104,4 +112,17 @@ def load() -> int:
              if (dict_type, entry[0]) not in existing]
     domain.save_many(items)
     clear_cache()
-    return len(items) + load_categories()
+    return len(items) + load_categories() + load_point_rules()
+
+
+def load_point_rules() -> int:
+    """Add the missing points rules (by code); admins' changes are kept."""
+    from models.points import PointRule
+
+    from app import domain
+
+    existing = set(db.session.scalars(select(PointRule.code)))
+    items = [PointRule(code=code, points=value, note=note, enabled=True)
+             for code, (value, note) in POINT_RULES.items() if code not in existing]
+    domain.save_many(items)
+    return len(items)

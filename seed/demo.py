@@ -168,6 +168,9 @@ def load(people: bool = True, today: datetime.date | None = None) -> dict:
         from seed import service as service_seed
 
         service_seed.load(community, grids, compounds, users, ld.counts, today=today)
+        from seed import volunteers as volunteers_seed
+
+        volunteers_seed.load(community, compounds, users, ld.counts, today=today)
     db.session.commit()
     return dict(sorted(ld.counts.items()))
 

@@ -86,7 +86,7 @@ def test_the_policy_table_keeps_the_three_admins_apart():
     # the system admin configures places and 字典, manages no users
     assert not roles["系统管理员"]["security"]
     assert set(roles["系统管理员"]["entities"]) <= {"DictItem", "Street", "Community", "Road", "Grid",
-                                                 "ServiceCategory"}
+                                                 "ServiceCategory", "PointRule"}
     assert "Demand" not in roles["系统管理员"]["entities"]
     # the security admin manages users and roles and sees no business data
     assert roles["安全管理员"]["security"] and not roles["安全管理员"]["entities"]
@@ -104,7 +104,7 @@ def test_the_policy_table_keeps_the_three_admins_apart():
     assert business - care <= set(roles["街道管理员"]["entities"])
     assert not care & set(roles["街道管理员"]["entities"])
     assert all(level == policy.R for level in roles["街道管理员"]["entities"].values())
-    assert set(roles["领导查看"]["entities"]) == (business - care) | set(policy.SERVICE)
+    assert set(roles["领导查看"]["entities"]) == (business - care) | set(policy.SERVICE) | set(policy.WORK)
     assert all(level == policy.R for level in roles["领导查看"]["entities"].values())
     assert not any(roles["领导查看"]["actions"].values())
 
