@@ -98,6 +98,13 @@ class Config:
     # Open311 GeoReport v2: the jurisdiction this server answers for
     OPEN311_JURISDICTION = "wenhualu.xiaogan"
 
+    # Volunteers: adults from this age; children from the second join the 小小志愿者 only,
+    # with a guardian and the guardian's recorded consent
+    VOLUNTEER_MIN_AGE = 18
+    VOLUNTEER_CHILD_MIN_AGE = 6
+    # Volunteer numbers given at approval when none was entered: PREFIX-000123
+    VOLUNTEER_NUMBER_PREFIX = "ZY"
+
 
 class TestingConfig(Config):
     APP_ENV = "testing"

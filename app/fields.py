@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
+from wtforms.fields import DateTimeLocalField
 from wtforms import Field, SelectField
 from wtforms.validators import ValidationError
 
@@ -135,3 +136,22 @@ class DictSelectField(SelectField):
     def process_formdata(self, valuelist):
         if valuelist:
             self.data = valuelist[0] or None
+
+
+class LocalDateTimeField(DateTimeLocalField):
+    """A date and time as the browser's own picker (``datetime-local``: a native picker on
+    phones, no script): the bootstrap datepicker FAB wires to DateTime columns knows no
+    time and cleared the value on leaving the field. Also accepts typed ISO text."""
+
+    def __init__(self, label=None, validators=None, **kwargs):
+        kwargs.setdefault("format", ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S"])
+        kwargs.setdefault("render_kw", {"class": "form-control", "step": "60"})
+        super().__init__(label, validators, **kwargs)
+
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            self.data = None
+            raise ValueError(str(_l("Enter a date and time, e.g. 2026-03-01 09:00."))) from None
+

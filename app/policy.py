@@ -25,6 +25,8 @@ SERVICE = ["ServiceCategory", "Demand"]
 VOLUNTEERS = ["Team", "Volunteer", "Activity", "SignUp", "ServiceRecord"]
 POINTS = ["PointRule", "LedgerEntry", "Gift", "Exchange"]
 WORK = VOLUNTEERS + POINTS
+#: read-only records of the volunteers' work (issued from the volunteer's page)
+RECORDS = ["Certificate"]
 BUSINESS = PLACES + ORGS + PEOPLE + CARE
 SYSTEM = ["DictItem"]
 AUDIT = ["AuditLog"]
@@ -78,7 +80,8 @@ ROLES: dict[str, dict] = {
     "街道管理员": {
         # who is in a special group and what visits found is for the carers only (PIPL):
         # the street reads the figures in the meeting charts
-        "entities": {**_all(R, [e for e in BUSINESS if e not in CARE] + SERVICE + WORK), **_all(R, SYSTEM)},
+        "entities": {**_all(R, [e for e in BUSINESS if e not in CARE] + SERVICE + WORK + RECORDS),
+                     **_all(R, SYSTEM)},
         "actions": _actions(["Community", "Grid", "Compound", "Organisation", "Position", "Demand"] + PEOPLE
                             + ["Team", "Volunteer", "Activity", "ServiceRecord", "LedgerEntry", "Exchange"],
                             "export"),
@@ -87,7 +90,7 @@ ROLES: dict[str, dict] = {
     },
     "社区书记/主任": {
         "entities": {**_all(W, BUSINESS + SERVICE + [e for e in WORK if e != "LedgerEntry"]),
-                     **_all(R, ["Street", "Community", "LedgerEntry"]), **_all(R, SYSTEM)},
+                     **_all(R, ["Street", "Community", "LedgerEntry"] + RECORDS), **_all(R, SYSTEM)},
         "actions": {**_actions(["Community", "Grid", "Compound", "Organisation", "Position"] + PEOPLE + CARE,
                                "export"), EVERY: ["import"], **DISPATCHING, **RUNNING,
                     "Volunteer": ["approve", "certify", "export"], "LedgerEntry": ["adjust", "export"]},
@@ -98,7 +101,8 @@ ROLES: dict[str, dict] = {
         "entities": {**_all(W, ["Road", "Compound", "Building", "Unit", "Station", "Demand"] + ORGS + PEOPLE
                                  + CARE + ["Team", "Volunteer", "Activity", "SignUp", "ServiceRecord", "Gift",
                                            "Exchange"]),
-                     **_all(R, ["Street", "Community", "Grid", "ServiceCategory", "PointRule", "LedgerEntry"]),
+                     **_all(R, ["Street", "Community", "Grid", "ServiceCategory", "PointRule", "LedgerEntry"]
+                            + RECORDS),
                      **_all(R, SYSTEM)},
         "actions": {**_actions(["Compound", "Organisation", "Position"] + PEOPLE + CARE, "export"),
                     EVERY: ["import"], **DISPATCHING, **RUNNING},
@@ -124,14 +128,15 @@ ROLES: dict[str, dict] = {
     },
     "党员志愿者": {
         "entities": {**_all(R, ["Community", "Compound", "Station"] + SERVICE
-                            + ["Team", "Volunteer", "Activity", "ServiceRecord", "LedgerEntry", "Gift", "Exchange"]),
+                            + ["Team", "Volunteer", "Activity", "ServiceRecord", "LedgerEntry", "Gift", "Exchange"]
+                            + RECORDS),
                      **_all(W, ["Visit"])},
         "actions": TAKING,
         "security": False, "sensitive": False,
         "work": _l("Log your visits to the residents you care for, and take the residents' demands."),
     },
     "领导查看": {
-        "entities": _all(R, [e for e in BUSINESS if e not in CARE] + SERVICE + WORK),
+        "entities": _all(R, [e for e in BUSINESS if e not in CARE] + SERVICE + WORK + RECORDS),
         "actions": {},
         "security": False, "sensitive": False,
         "work": _l("Read everything in your scope for meetings; nothing can be changed."),

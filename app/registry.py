@@ -222,6 +222,13 @@ def form_extra_fields(model, columns: list[str], search: bool = False) -> dict:
                 info.get("label", name), [Optional()], info=info, description=info.get("description", ""),
                 default=None if search or default is None or not default.is_scalar else default.arg,
                 render_kw={"class": "form-control"})
+        elif isinstance(prop, ColumnProperty) and not search \
+                and type(prop.columns[0].type).__name__ == "DateTime":
+            column = prop.columns[0]
+            required = not column.nullable and column.default is None
+            validators = [InputRequired(message=_l("This field is required."))] if required else [Optional()]
+            result[name] = fields.LocalDateTimeField(info.get("label", name), validators,
+                                                     description=info.get("description", ""))
         elif isinstance(prop, ColumnProperty) and info.get("dict_type"):
             column = prop.columns[0]
             required = not search and not column.nullable and column.default is None

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 from app import clock
 from app.declare import Admin as AdminBase, EXPORT, Scope, field
 from models.base import InCommunity, Model, Tracked, current_user_id, now
-from models.volunteers import REGISTERED, Volunteer
+from models.volunteers import REGISTERED, Volunteer, _changed
 
 # ----------------------------------------------------------------------------- rules
 
@@ -376,12 +376,6 @@ class Exchange(InCommunity, Tracked, Model):
             raise domain.DomainError(error.message, field="volunteer") from None
 
 
-def _changed(item, name) -> bool:
-    from app.domain import _changed as changed
-
-    return changed(item, name)
-
-
 def request_exchange(volunteer: Volunteer, gift: Gift, quantity: int = 1, user=None) -> Exchange:
     """Request a gift: the stock is taken atomically and the points redeemed by
     :func:`post` in one transaction (:meth:`Exchange.before_save`); refused, with nothing
@@ -438,7 +432,7 @@ def collect(exchange: Exchange, user=None, *, handler: str | None = None,
     from app import domain
     from app.extensions import db
 
-    handler = (handler or (user.get_full_name() if getattr(user, "id", None) else "")).strip()
+    handler = (handler or "").strip() or (user.get_full_name() if getattr(user, "id", None) else "")
     if not handler:
         raise domain.DomainError(_l("Who handed the gift over?"), field="handler")
     on = on or clock.today()

@@ -243,7 +243,7 @@ class Activity(InCommunity, Tracked, Model):
     __table_args__ = (CheckConstraint("capacity IS NULL OR capacity > 0", name="ck_activity_capacity"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    title: Mapped[str] = mapped_column(String(100), info=field(_l("Title")))
+    title: Mapped[str] = mapped_column(String(100), info=field(_l("Name of the activity")))
     type: Mapped[str] = mapped_column(String(40), info=field(_l("Activity type"), dict_type="activity_type"))
     team_id: Mapped[Optional[int]] = mapped_column(ForeignKey("team.id"), index=True)
     team: Mapped[Optional[Team]] = relationship(backref="activities", info=field(_l("Team")))
@@ -459,8 +459,6 @@ def sign_up(activity: Activity, volunteer: Volunteer, user=None) -> SignUp:
         raise domain.DomainError(_l("Only registered volunteers can sign up."))
     if volunteer.community_id != activity.community_id:
         raise domain.DomainError(_l("The volunteer belongs to another community."))
-    if activity.team is not None and activity.team.type == CHILDREN_TEAM and volunteer.guardian is None:
-        pass  # adults may help at children's activities
     _lock(Activity, activity.id)
     existing = db.session.scalars(select(SignUp).where(SignUp.activity_id == activity.id,
                                                        SignUp.volunteer_id == volunteer.id)).first()
@@ -587,3 +585,88 @@ def complete(activity: Activity, user=None, *, evaluation: str | None = None,
         raise
     db.session.commit()
     return activity
+
+
+# ----------------------------------------------------------------------------- certificates
+
+class Certificate(InCommunity, Tracked, Model):
+    """志愿服务证明 (民政部令第67号): the volunteer's hours and service in a period, issued
+    by the recording organisation. Issuing one is a permission (``can_certify`` on
+    Volunteer); each is kept, and printing it logs the reveal of the ID number."""
+
+    __tablename__ = "certificate"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[Optional[str]] = mapped_column(String(30), unique=True, info=field(_l("Certificate number")))
+    volunteer_id: Mapped[int] = mapped_column(ForeignKey("volunteer.id"), index=True)
+    volunteer: Mapped[Volunteer] = relationship(backref="certificates", info=field(_l("Volunteer")))
+    period_start: Mapped[datetime.date] = mapped_column(Date, info=field(_l("Service from")))
+    period_end: Mapped[datetime.date] = mapped_column(Date, info=field(_l("Service until")))
+    hours: Mapped[Decimal] = mapped_column(Numeric(7, 1), info=field(_l("Hours")))
+    content: Mapped[str] = mapped_column(Text, info=field(_l("Service content")))
+    organisation: Mapped[str] = mapped_column(String(100), info=field(_l("Issuing organisation")))
+    person_in_charge: Mapped[str] = mapped_column(String(50), info=field(_l("Person in charge")))
+    handler: Mapped[str] = mapped_column(String(50), info=field(_l("Handled by")))
+    contact: Mapped[str] = mapped_column(String(50), info=field(_l("Contact")))
+    issued_on: Mapped[datetime.date] = mapped_column(Date, info=field(_l("Issued on")))
+
+    __display__ = "number"
+
+    class Admin(AdminBase):
+        label = _l("Volunteer certificate")
+        label_plural = _l("Volunteer certificates")
+        menu = "volunteers"
+        icon = "fa-certificate"
+        list_columns = ["number", "volunteer", "period_start", "period_end", "hours", "issued_on", "handler"]
+        search_columns = ["number", "volunteer", "issued_on"]
+        show_columns = ["number", "volunteer", "period_start", "period_end", "hours", "content", "organisation",
+                        "person_in_charge", "handler", "contact", "issued_on"]
+        form_columns = []
+        order = ("issued_on", "desc")
+        readonly = True  # issued from the volunteer's page; never edited
+        scope = Scope(community="community_id", grid="grid_id", personal=True,
+                      mine=lambda user: Certificate.volunteer.has(Volunteer.user_id == user.id))
+        loads = ["volunteer.person"]
+
+
+def issue_certificate(volunteer: Volunteer, start: datetime.date, end: datetime.date, user=None, *,
+                      person_in_charge: str, contact: str, handler: str | None = None,
+                      organisation: str | None = None) -> Certificate:
+    """A certificate of the service records in [start, end]: hours summed and contents
+    listed in SQL; refused without a registered volunteer, a sensible period or any
+    service in it."""
+    from app import domain
+    from app.extensions import db
+
+    _visible(volunteer, user)
+    problems = {}
+    if start is None or end is None or end < start:
+        problems["period_end"] = [_l("The end of the period must not be before its start.")]
+    elif end > clock.today():
+        problems["period_end"] = [_l("The date is in the future.")]
+    for name, value in (("person_in_charge", person_in_charge), ("contact", contact)):
+        if not (value or "").strip():
+            problems[name] = [_l("This field is required.")]
+    if problems:
+        raise domain.ValidationFailed(problems)
+    in_period = (ServiceRecord.volunteer_id == volunteer.id, ServiceRecord.served_on >= start,
+                 ServiceRecord.served_on <= end)
+    hours = db.session.scalar(select(func.sum(ServiceRecord.hours)).where(*in_period))
+    if not hours:
+        raise domain.DomainError(_l("No service is recorded for this volunteer in the period."), field="period_start")
+    contents = db.session.execute(select(ServiceRecord.content, func.count()).where(*in_period)
+                                  .group_by(ServiceRecord.content).order_by(func.count().desc(),
+                                                                            ServiceRecord.content)).all()
+    content = "；".join(gettext("%(what)s (%(n)s times)", what=c, n=n) for c, n in contents)
+    recorder = user.get_full_name() if getattr(user, "id", None) else ""
+    certificate = Certificate(
+        volunteer=volunteer, community_id=volunteer.community_id, grid_id=volunteer.grid_id, period_start=start,
+        period_end=end, hours=Decimal(str(hours)).quantize(Decimal("0.1")), content=content[:4000],
+        organisation=(organisation or str(volunteer.person.community))[:100],
+        person_in_charge=person_in_charge.strip()[:50], handler=((handler or "").strip() or recorder)[:50] or "-",
+        contact=contact.strip()[:50], issued_on=clock.today())
+    db.session.add(certificate)
+    db.session.flush()
+    certificate.number = f"ZM-{certificate.issued_on.year}-{certificate.id:06d}"
+    db.session.commit()
+    return certificate

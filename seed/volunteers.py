@@ -56,6 +56,7 @@ def load(community, compounds, users, counts, today: datetime.date | None = None
     counts["gift"] += len(gifts)
     counts["activity"] += _activities(community, teams, people, compounds, users, rng, start, end)
     counts["exchange"] += _exchanges(community, gifts, users, rng, end)
+    counts["certificate"] += _certificates(community, users, start, end)
     db.session.commit()
     assert isinstance(teams[0], Team)
 
@@ -200,6 +201,9 @@ def _activities(community, teams, people, compounds, users, rng, start, end) -> 
         if begins + datetime.timedelta(hours=hours) < end:
             crowd = people[kind] + (people["unteamed"] if kind != "little" else [])
             chosen = rng.sample(crowd, min(len(crowd), rng.randint(8, 12)))
+            demo = next((v for v in people[kind] if v.user_id is not None), None)
+            if demo is not None and demo not in chosen:  # the demo volunteer serves with the pioneers
+                chosen[-1] = demo
             with clock.frozen(begins - datetime.timedelta(days=3)):
                 signups = [SignUp(activity=activity, volunteer=v) for v in chosen]
                 domain.save_many(signups, commit=False)
@@ -248,3 +252,20 @@ def _exchanges(community, gifts, users, rng, end) -> int:
         with clock.frozen(when + datetime.timedelta(days=1)):
             collect(exchange, worker, handler=worker.get_full_name())
     return len(chosen)
+
+
+def _certificates(community, users, start, end) -> int:
+    """志愿服务证明 issued to the five volunteers who served longest (for their records)."""
+    from models.volunteers import ServiceRecord, Volunteer, issue_certificate
+
+    top = db.session.execute(select(ServiceRecord.volunteer_id, func.sum(ServiceRecord.hours))
+                             .where(ServiceRecord.community_id == community.id)
+                             .group_by(ServiceRecord.volunteer_id)
+                             .order_by(func.sum(ServiceRecord.hours).desc(), ServiceRecord.volunteer_id)
+                             .limit(5)).all()
+    with clock.frozen(end - datetime.timedelta(days=2)):
+        for volunteer_id, _hours in top:
+            issue_certificate(db.session.get(Volunteer, volunteer_id), start.date(), clock.today(), users["worker"],
+                              person_in_charge=users["secretary"].get_full_name(), contact="0712-2345678")
+    return len(top)
+

@@ -71,7 +71,7 @@ def test_catalog_covers_every_string_of_the_code_and_of_flask_appbuilder():
 
 _ALLOWED = {"Excel", "English", "WHL", "HY", "km", "GB", "OpenAPI", "Swagger", "API", "ID", "JSON",
             "WH",  # WH: the demand number prefix (DEMAND_NUMBER_PREFIX)
-            "ZY", "DH"}  # volunteer numbers (WHL-ZY0001) and exchange vouchers (DH-2026-000001)
+            "ZY", "DH", "ZM"}  # volunteer numbers (WHL-ZY0001), vouchers (DH-2026-000001), certificates (ZM-…)
 _VISIBLE_ATTRS = re.compile(r'\s(?:placeholder|title|alt|data-placeholder|aria-label)="([^"]*)"')
 _BUTTON_VALUES = re.compile(r'<input[^>]*type="(?:submit|button|reset)"[^>]*value="([^"]*)"'
                             r'|<input[^>]*value="([^"]*)"[^>]*type="(?:submit|button|reset)"')

@@ -2,7 +2,7 @@
 and custom subclasses of generated views (registered with ``registry.override``)."""
 from flask_babel import lazy_gettext as _l
 
-from views import care, home, organisations, service  # noqa: F401  (overrides register on import)
+from views import care, home, organisations, service, volunteers  # noqa: F401  (overrides register on import)
 
 
 def register(appbuilder) -> None:
