@@ -208,7 +208,7 @@ class VolunteerView(_WithExtras, _GeneratedVolunteer):
         person = made.volunteer.person
         id_number = sensitive.reveal(person, "id_number") if person.id_number else ""
         return self.render_template("volunteers/certificate.html", certificate=made, person=person,
-                                    id_number=id_number)
+                                    id_number=id_number, title=gettext("Certificate of volunteer service"))
 
 
 # ----------------------------------------------------------------------------- activities
@@ -371,4 +371,5 @@ class ExchangeView(_WithExtras, _GeneratedExchange):
         exchange = self._visible(pk)
         if exchange.status not in (points.APPROVED, points.COLLECTED):
             abort(404)
-        return self.render_template("volunteers/voucher.html", exchange=exchange, statuses=EXCHANGE_STATUSES)
+        return self.render_template("volunteers/voucher.html", exchange=exchange, statuses=EXCHANGE_STATUSES,
+                                    title=gettext("Points exchange voucher"))
