@@ -356,6 +356,14 @@ class SignUp(InCommunity, Tracked, Model):
     def __repr__(self) -> str:
         return str(self.volunteer) if self.volunteer is not None else ""
 
+    def validate(self, check) -> None:
+        """A sign-up made any way (page, generic form, API) keeps the rules of :func:`sign_up`."""
+        if self.id is not None or self.activity is None or self.volunteer is None:
+            return
+        problem = signup_problem(self.activity, self.volunteer)
+        if problem is not None:
+            check.error("volunteer", problem)
+
 
 class ServiceRecord(InCommunity, Tracked, Model):
     """志愿服务记录 (民政部令第67号): who, when, where, what, how long, how well, recorded by whom.
@@ -453,28 +461,41 @@ def sign_up(activity: Activity, volunteer: Volunteer, user=None) -> SignUp:
     from app.extensions import db
 
     _visible(activity, user)
-    if activity.status != PUBLISHED:
-        raise domain.DomainError(_l("Sign-ups are open only while the activity is published."))
-    if volunteer.status != REGISTERED:
-        raise domain.DomainError(_l("Only registered volunteers can sign up."))
-    if volunteer.community_id != activity.community_id:
-        raise domain.DomainError(_l("The volunteer belongs to another community."))
-    _lock(Activity, activity.id)
+    _lock(Activity, activity.id)  # the capacity is counted by one writer at a time
+    problem = signup_problem(activity, volunteer)
+    if problem is not None:
+        db.session.rollback()
+        raise domain.DomainError(problem)
     existing = db.session.scalars(select(SignUp).where(SignUp.activity_id == activity.id,
                                                        SignUp.volunteer_id == volunteer.id)).first()
-    if existing is not None and existing.status != WITHDRAWN_SIGNUP:
-        db.session.rollback()
-        raise domain.DomainError(_l("%(name)s has already signed up.", name=str(volunteer)))
-    taken = db.session.scalar(select(func.count()).select_from(SignUp).where(
-        SignUp.activity_id == activity.id, SignUp.status != WITHDRAWN_SIGNUP))
-    if activity.capacity is not None and taken >= activity.capacity:
-        db.session.rollback()
-        raise domain.DomainError(_l("The activity is full (%(n)s places).", n=activity.capacity))
     signup = existing or SignUp(activity=activity, volunteer=volunteer)
     signup.status = SIGNED
     domain.save(signup, commit=False)
     db.session.commit()
     return signup
+
+
+def signup_problem(activity: Activity, volunteer: Volunteer):
+    """Why ``volunteer`` may not sign up for ``activity`` now, or None: published
+    activities, registered volunteers of its community, once, within the capacity."""
+    from app.extensions import db
+
+    if activity.status != PUBLISHED:
+        return _l("Sign-ups are open only while the activity is published.")
+    if volunteer.status != REGISTERED:
+        return _l("Only registered volunteers can sign up.")
+    if volunteer.community_id != activity.community_id:
+        return _l("The volunteer belongs to another community.")
+    with db.session.no_autoflush:
+        existing = db.session.scalar(select(SignUp.status).where(SignUp.activity_id == activity.id,
+                                                                 SignUp.volunteer_id == volunteer.id))
+        if existing is not None and existing != WITHDRAWN_SIGNUP:
+            return _l("%(name)s has already signed up.", name=str(volunteer))
+        taken = db.session.scalar(select(func.count()).select_from(SignUp).where(
+            SignUp.activity_id == activity.id, SignUp.status != WITHDRAWN_SIGNUP))
+    if activity.capacity is not None and taken >= activity.capacity:
+        return _l("The activity is full (%(n)s places).", n=activity.capacity)
+    return None
 
 
 def _lock(model, pk) -> None:

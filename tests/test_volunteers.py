@@ -286,3 +286,22 @@ def test_the_demo_has_the_case_studys_volunteers(ctx):
     assert completed >= 30
     assert db.session.scalar(select(func.count()).select_from(Activity).where(Activity.status == "published",
                                                                               Activity.starts_at > clock.now()))
+
+
+def test_a_sign_up_through_the_api_keeps_the_same_rules(client, ctx):
+    """The generic endpoint and form cannot skip what sign_up() checks."""
+    headers = _jwt(client, "worker")
+    crowd = [registered(p) for p in adults(2, offset=220)]
+    full = activity(capacity=1)
+    volunteers.sign_up(full, crowd[0])
+    planned = activity(status="planned")
+    waiting = domain.save(Volunteer(person=adults(1, offset=222)[0]))
+    for target, volunteer, message in ((full, crowd[1], "名额已满"), (planned, crowd[1], "已发布"),
+                                       (activity(), waiting, "已注册"), (full, crowd[0], "已经报名")):
+        response = client.post("/api/v1/signup/", json={"activity": target.id, "volunteer": volunteer.id},
+                               headers=headers)
+        assert response.status_code == 422 and message in str(response.json), (message, response.json)
+    assert db.session.scalar(select(func.count()).select_from(SignUp).where(SignUp.activity_id == full.id)) == 1
+    ok = activity()
+    response = client.post("/api/v1/signup/", json={"activity": ok.id, "volunteer": crowd[1].id}, headers=headers)
+    assert response.status_code == 201, response.json
