@@ -138,21 +138,7 @@ def _no_delete(mapper, connection, target):
     raise RuntimeError("ledger entries are never deleted")
 
 
-#: the database refuses changes to posted entries too (the migration creates these)
-LEDGER_TRIGGERS = {
-    "sqlite": [
-        "CREATE TRIGGER ledger_entry_no_update BEFORE UPDATE ON ledger_entry "
-        "BEGIN SELECT RAISE(ABORT, 'ledger entries are append-only'); END",
-        "CREATE TRIGGER ledger_entry_no_delete BEFORE DELETE ON ledger_entry "
-        "BEGIN SELECT RAISE(ABORT, 'ledger entries are append-only'); END",
-    ],
-    "postgresql": [
-        "CREATE OR REPLACE FUNCTION ledger_entry_append_only() RETURNS trigger AS $$ "
-        "BEGIN RAISE EXCEPTION 'ledger entries are append-only'; END; $$ LANGUAGE plpgsql",
-        "CREATE TRIGGER ledger_entry_no_change BEFORE UPDATE OR DELETE ON ledger_entry "
-        "FOR EACH ROW EXECUTE FUNCTION ledger_entry_append_only()",
-    ],
-}
+# the database refuses changes to posted entries too: triggers of migration 0005
 
 
 def post(volunteer: Volunteer, amount: int, kind: str, *, source: str, source_id: int | None, key: str,

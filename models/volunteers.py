@@ -219,9 +219,7 @@ def change_status(volunteer: Volunteer, action: str, user=None) -> Volunteer:
                                     status=VOLUNTEER_STATUSES[volunteer.status], action=label))
     volunteer.status = target
     if action == "approve":
-        volunteer.approved_on = clock.today()
-        if not volunteer.number:
-            volunteer.number = volunteer_number(volunteer)
+        volunteer.approved_on = clock.today()  # the number is given by before_save
     domain.save(volunteer, commit=False)
     db.session.commit()
     return volunteer

@@ -9,7 +9,7 @@ from alembic import op
 import sqlalchemy as sa
 
 
-#: as in models.points.LEDGER_TRIGGERS when this migration was written
+#: the ledger is append-only in the database too (see the docstring of models.points)
 LEDGER_TRIGGERS = {
     "sqlite": [
         "CREATE TRIGGER ledger_entry_no_update BEFORE UPDATE ON ledger_entry "
@@ -338,7 +338,7 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_signup_volunteer_id'), ['volunteer_id'], unique=False)
 
     # ### end Alembic commands ###
-    # the ledger is append-only in the database too (models.points.LEDGER_TRIGGERS)
+    # refuse UPDATE and DELETE on posted ledger entries
     for statement in LEDGER_TRIGGERS.get(op.get_bind().dialect.name, []):
         op.execute(statement)
 
