@@ -616,3 +616,33 @@ class EntityApi(ModelRestApi):
             column_name, text=request.args.get("q") or "", ids=ids,
             page=bounded_int(request.args.get("page"), 0, high=100_000))
         return self.response(200, count=count, result=[{"id": r.id, "text": str(r)} for r in rows])
+
+
+class WithExtras:
+    """Show pages with extra template variables (the workflow's state and forms):
+    ``extras(item)`` gives them; ``_visible(pk)`` is a row in the user's scope or 404."""
+
+    extras_key = "work"
+
+    def extras(self, item) -> dict:
+        return {}
+
+    def _get_show_widget(self, pk, item, widgets=None, actions=None, show_fieldsets=None):
+        widgets = super()._get_show_widget(pk, item, widgets=widgets, actions=actions, show_fieldsets=show_fieldsets)
+        widgets[self.extras_key] = self.extras(item)
+        return widgets
+
+    def render_template(self, template, **kwargs):
+        widgets = kwargs.get("widgets") or {}
+        if self.extras_key in widgets:
+            kwargs.update(widgets[self.extras_key])
+        return super().render_template(template, **kwargs)
+
+    def _visible(self, pk):
+        item = self.datamodel.get(pk, self._base_filters)
+        if item is None:
+            abort(404)
+        return item
+
+    def _back(self, pk):
+        return redirect(url_for(f"{type(self).__name__}.show", pk=pk))

@@ -8,6 +8,7 @@ CATEGORIES = {
     "care": (_l("Care"), "fa-heart"),
     "service": (_l("Services"), "fa-handshake-o"),
     "volunteers": (_l("Volunteers and points"), "fa-heart-o"),
+    "honours": (_l("Stars and bulletins"), "fa-star"),
     "system": (_l("System"), "fa-cogs"),
 }
 CATEGORIES["audit"] = (_l("Audit"), "fa-history")

@@ -24,7 +24,9 @@ CARE = ["SpecialGroup", "CareGroup", "Visit"]
 SERVICE = ["ServiceCategory", "Demand"]
 VOLUNTEERS = ["Team", "Volunteer", "Activity", "SignUp", "ServiceRecord"]
 POINTS = ["PointRule", "LedgerEntry", "Gift", "Exchange"]
-WORK = VOLUNTEERS + POINTS
+#: stars, commendations and bulletins (有激励): prepared by workers, decided by the 书记
+HONOURS = ["StarRound", "StarNominee", "Commendation", "Honoree"]
+WORK = VOLUNTEERS + POINTS + HONOURS
 #: read-only records of the volunteers' work (issued from the volunteer's page)
 RECORDS = ["Certificate"]
 BUSINESS = PLACES + ORGS + PEOPLE + CARE
@@ -42,7 +44,8 @@ DISPATCHING = {"Demand": ["dispatch", "rate", "export"]}
 TAKING = {"Demand": ["claim"]}
 #: running the volunteers' work: activities, exchanges, certificates, the approval step
 RUNNING = {"Activity": ["run", "export"], "Exchange": ["approve", "export"], "Volunteer": ["certify", "export"],
-           "Team": ["export"], "ServiceRecord": ["export"], "Gift": ["export"], "LedgerEntry": ["export"]}
+           "Team": ["export"], "ServiceRecord": ["export"], "Gift": ["export"], "LedgerEntry": ["export"],
+           "StarRound": ["export"], "Commendation": ["export"]}
 #: revealing sensitive personal data, for roles marked "sensitive"
 SENSITIVE = ("can_reveal", "SensitiveData")
 
@@ -93,14 +96,15 @@ ROLES: dict[str, dict] = {
                      **_all(R, ["Street", "Community", "LedgerEntry"] + RECORDS), **_all(R, SYSTEM)},
         "actions": {**_actions(["Community", "Grid", "Compound", "Organisation", "Position"] + PEOPLE + CARE,
                                "export"), EVERY: ["import"], **DISPATCHING, **RUNNING,
-                    "Volunteer": ["approve", "certify", "export"], "LedgerEntry": ["adjust", "export"]},
+                    "Volunteer": ["approve", "certify", "export"], "LedgerEntry": ["adjust", "export"],
+                    "StarRound": ["decide", "export"], "Commendation": ["decide", "export"]},
         "security": False, "sensitive": True,
         "work": _l("Lead the community: places, organisations, people, care and all work of the community."),
     },
     "社区工作者": {
         "entities": {**_all(W, ["Road", "Compound", "Building", "Unit", "Station", "Demand"] + ORGS + PEOPLE
                                  + CARE + ["Team", "Volunteer", "Activity", "SignUp", "ServiceRecord", "Gift",
-                                           "Exchange"]),
+                                           "Exchange"] + HONOURS),
                      **_all(R, ["Street", "Community", "Grid", "ServiceCategory", "PointRule", "LedgerEntry"]
                             + RECORDS),
                      **_all(R, SYSTEM)},
@@ -111,10 +115,11 @@ ROLES: dict[str, dict] = {
                    "the residents' demands and record their ratings."),
     },
     "网格员": {
-        "entities": {**_all(W, ["Building", "Unit", "Household", "Person", "SpecialGroup", "Visit", "Demand"]),
+        "entities": {**_all(W, ["Building", "Unit", "Household", "Person", "SpecialGroup", "Visit", "Demand",
+                                "StarNominee"]),
                      **_all(R, ["Community", "Grid", "Compound", "Station", "Road", "Merchant", "PartyMember",
                                 "Head", "Staff", "CareGroup", "ServiceCategory", "Team", "Volunteer", "Activity",
-                                "Gift"] + ORGS)},
+                                "Gift", "StarRound", "Commendation", "Honoree"] + ORGS)},
         "actions": {},
         "security": False, "sensitive": True,
         "work": _l("Keep your grid's buildings, households and residents up to date, visit the residents in care, "

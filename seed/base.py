@@ -46,6 +46,8 @@ DICTIONARY = {
     "activity_type": [("cleaning", "环境清洁"), ("neighbourhood", "邻里互助"), ("patrol", "治安巡逻"),
                       ("elderly", "助老助残"), ("publicity", "宣传教育"), ("culture", "文体活动"),
                       ("festival", "节日活动"), ("children", "儿童活动")],
+    "star_category": [("clean", "环境卫生之星"), ("helpful", "热心助人之星"), ("filial", "孝老爱亲之星"),
+                      ("civility", "文明礼让之星"), ("little", "儿童之星")],
     **STANDARD_CODES,
 }
 #: points rules (积分规则): code → (points, note)

@@ -15,7 +15,7 @@ from collections import Counter
 
 from sqlalchemy import select
 
-from app import domain
+from app import clock, domain
 from app.extensions import db
 
 PASSWORD = "Hongse@2026"
@@ -171,6 +171,10 @@ def load(people: bool = True, today: datetime.date | None = None) -> dict:
         from seed import volunteers as volunteers_seed
 
         volunteers_seed.load(community, compounds, users, ld.counts, today=today)
+        from seed import honours as honours_seed
+
+        end = clock.now() if today in (None, clock.today()) else datetime.datetime.combine(today, datetime.time(18))
+        honours_seed.load(community, users, ld.counts, end)
     db.session.commit()
     return dict(sorted(ld.counts.items()))
 

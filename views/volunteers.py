@@ -16,6 +16,7 @@ from sqlalchemy.orm import joinedload
 
 from app import clock, scope
 from app.api import bounded_int
+from app.crud import WithExtras as _WithExtras
 from app.domain import DomainError
 from app.extensions import db
 from app.registry import generated_view, override
@@ -33,35 +34,6 @@ def _can(permission: str, entity: str) -> bool:
     from flask import current_app
 
     return current_app.appbuilder.sm.has_access(permission, entity)
-
-
-class _WithExtras:
-    """Show pages with extra template variables (the workflow's state and forms)."""
-
-    extras_key = "work"
-
-    def extras(self, item) -> dict:
-        return {}
-
-    def _get_show_widget(self, pk, item, widgets=None, actions=None, show_fieldsets=None):
-        widgets = super()._get_show_widget(pk, item, widgets=widgets, actions=actions, show_fieldsets=show_fieldsets)
-        widgets[self.extras_key] = self.extras(item)
-        return widgets
-
-    def render_template(self, template, **kwargs):
-        widgets = kwargs.get("widgets") or {}
-        if self.extras_key in widgets:
-            kwargs.update(widgets[self.extras_key])
-        return super().render_template(template, **kwargs)
-
-    def _visible(self, pk):
-        item = self.datamodel.get(pk, self._base_filters)
-        if item is None:
-            abort(404)
-        return item
-
-    def _back(self, pk):
-        return redirect(url_for(f"{type(self).__name__}.show", pk=pk))
 
 
 def own_volunteer(user):
