@@ -3,7 +3,8 @@
 HTML forms, the REST API, the CLI, importers and the seed all call :func:`save` and
 :func:`delete`. They check, in order: derived columns, required values, lengths,
 字典 codes, the scope of chosen parents (out-of-scope parent), the model's own
-``validate`` rules and unique constraints, then write in one transaction. Problems
+``validate`` rules and unique constraints, then write in one transaction. Rich-text
+columns are sanitized first (:mod:`app.richtext`), whoever writes them. Problems
 come back as :class:`ValidationFailed`, a dict of field → translated messages, and
 nothing is written.
 """
@@ -19,7 +20,7 @@ from sqlalchemy import func, inspect as sa_inspect, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm.attributes import get_history
 
-from app import scope
+from app import richtext, scope
 from app.extensions import db
 
 NON_FIELD = "_"
@@ -359,6 +360,7 @@ def validate_many(items: list, session=None) -> dict[int, dict]:
     seen: dict = {}
     with session.no_autoflush:
         for item, check in zip(items, checks):
+            richtext.sanitize_rich_columns(item)  # before the checks: they see what is stored
             _derive(item)
             if hasattr(item, "complete"):
                 item.complete(check)  # what the entity infers beyond its parents

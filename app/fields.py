@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
-from wtforms.fields import DateTimeLocalField
+from wtforms.fields import DateTimeLocalField, TextAreaField
 from wtforms import Field, SelectField
 from wtforms.validators import ValidationError
 
 from app.extensions import db
+from app.richtext import sanitize
 
 
 class AjaxSelectWidget:
@@ -155,3 +156,67 @@ class LocalDateTimeField(DateTimeLocalField):
             self.data = None
             raise ValueError(str(_l("Enter a date and time, e.g. 2026-03-01 09:00."))) from None
 
+
+# ----------------------------------------------------------------------------- rich text
+
+#: the editor's buttons: (command, value, lazy title, icon); the commands are
+#: document.execCommand's, run by static/js/richtext.js
+RICH_TEXT_BUTTONS = [
+    ("bold", "", _l("Bold"), "fa-bold"),
+    ("italic", "", _l("Italic"), "fa-italic"),
+    ("underline", "", _l("Underline"), "fa-underline"),
+    ("formatBlock", "h3", _l("Heading"), "fa-heading"),
+    ("insertUnorderedList", "", _l("Bulleted list"), "fa-list-ul"),
+    ("insertOrderedList", "", _l("Numbered list"), "fa-list-ol"),
+    ("formatBlock", "blockquote", _l("Quote"), "fa-quote-left"),
+    ("createLink", "", _l("Link"), "fa-link"),
+    ("removeFormat", "", _l("Remove formatting"), "fa-eraser"),
+]
+
+
+class RichTextWidget:
+    """A toolbar and a ``contenteditable`` box over the real ``<textarea>``.
+
+    The toolbar and the box start ``hidden``: without JavaScript the textarea is the
+    field (HTML typed by hand, cleaned on the server all the same). richtext.js shows
+    them, hides the textarea and copies the box's HTML into it on every change and on
+    submit. The textarea never gets ``required``: a browser refuses to submit a form
+    whose hidden control is required; the server checks instead."""
+
+    def __call__(self, field, **kwargs):
+        field_id = kwargs.pop("id", field.id)
+        name = kwargs.pop("name_", field.name)
+        css = " ".join(c for c in ("form-control richtext-source", kwargs.pop("class", "")) if c)
+        rows = kwargs.pop("rows", 12)
+        buttons = "".join(
+            f'<button type="button" class="btn btn-default" data-command="{command}" '
+            f'data-value="{escape(value)}" title="{escape(str(title))}" aria-label="{escape(str(title))}">'
+            f'<i class="fa {icon}" aria-hidden="true"></i></button>'
+            for command, value, title, icon in RICH_TEXT_BUTTONS)
+        label = _l("Formatting")
+        toolbar = (f'<div class="richtext-toolbar btn-toolbar" role="toolbar" hidden '
+                   f'aria-label="{escape(str(label))}" aria-controls="{escape(field_id)}-editor">'
+                   f'<div class="btn-group btn-group-sm">{buttons}</div></div>')
+        editor = (f'<div class="richtext-editor" id="{escape(field_id)}-editor" contenteditable="true" '
+                  f'role="textbox" aria-multiline="true" hidden></div>')
+        textarea = (f'<textarea id="{escape(field_id)}" name="{escape(name)}" class="{escape(css)}" '
+                    f'rows="{escape(rows)}">\r\n{escape(field._value())}</textarea>')
+        prompt = str(_l("Link address (https://…, mailto:… or a path of this site)"))
+        return Markup(f'<div class="richtext" data-richtext data-link-prompt="{escape(prompt)}">'
+                      f'{toolbar}{editor}{textarea}</div>')
+
+
+class RichTextField(TextAreaField):
+    """HTML from the rich-text editor (a ``rich`` Text column). What arrives is cleaned
+    with :func:`app.richtext.sanitize` at once, so the form, a re-shown form after an
+    error and the saved row only ever hold the allow-listed HTML; an emptied editor
+    gives ""."""
+
+    widget = RichTextWidget()
+
+    def process_formdata(self, valuelist):
+        if valuelist:
+            self.data = sanitize(valuelist[0])
+
+    def _value(self):
+        return self.data or ""

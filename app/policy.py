@@ -25,7 +25,7 @@ SERVICE = ["ServiceCategory", "Demand"]
 VOLUNTEERS = ["Team", "Volunteer", "Activity", "SignUp", "ServiceRecord"]
 POINTS = ["PointRule", "LedgerEntry", "Gift", "Exchange"]
 #: stars, commendations and bulletins (有激励): prepared by workers, decided by the 书记
-HONOURS = ["StarRound", "StarNominee", "Commendation", "Honoree"]
+HONOURS = ["StarRound", "StarNominee", "Commendation", "Honoree", "Bulletin"]
 WORK = VOLUNTEERS + POINTS + HONOURS
 #: read-only records of the volunteers' work (issued from the volunteer's page)
 RECORDS = ["Certificate"]
@@ -38,14 +38,15 @@ EVERY = "*"
 #: "read", "write" or a named action on the entity)
 EXTRA_MENUS = {"OverdueList": ("Visit", "care", R), "DispatchDesk": ("Demand", "service", "dispatch"),
                "TakerDesk": ("Demand", "service", "claim"), "DemandIntake": ("Demand", "service", W),
-               "ServiceRates": ("Demand", "service", R), "Notifications": ("Demand", "service", R)}
+               "ServiceRates": ("Demand", "service", R), "Notifications": ("Demand", "service", R),
+               "BulletinArchive": ("Bulletin", "honours", R)}
 #: the workflow actions of the 三单 loop (see models.service.TRANSITIONS)
 DISPATCHING = {"Demand": ["dispatch", "rate", "export"]}
 TAKING = {"Demand": ["claim"]}
 #: running the volunteers' work: activities, exchanges, certificates, the approval step
 RUNNING = {"Activity": ["run", "export"], "Exchange": ["approve", "export"], "Volunteer": ["certify", "export"],
            "Team": ["export"], "ServiceRecord": ["export"], "Gift": ["export"], "LedgerEntry": ["export"],
-           "StarRound": ["export"], "Commendation": ["export"]}
+           "StarRound": ["export"], "Commendation": ["export"], "Bulletin": ["export"]}
 #: revealing sensitive personal data, for roles marked "sensitive"
 SENSITIVE = ("can_reveal", "SensitiveData")
 
@@ -119,7 +120,7 @@ ROLES: dict[str, dict] = {
                                 "StarNominee"]),
                      **_all(R, ["Community", "Grid", "Compound", "Station", "Road", "Merchant", "PartyMember",
                                 "Head", "Staff", "CareGroup", "ServiceCategory", "Team", "Volunteer", "Activity",
-                                "Gift", "StarRound", "Commendation", "Honoree"] + ORGS)},
+                                "Gift", "StarRound", "Commendation", "Honoree", "Bulletin"] + ORGS)},
         "actions": {},
         "security": False, "sensitive": True,
         "work": _l("Keep your grid's buildings, households and residents up to date, visit the residents in care, "
@@ -133,7 +134,8 @@ ROLES: dict[str, dict] = {
     },
     "党员志愿者": {
         "entities": {**_all(R, ["Community", "Compound", "Station"] + SERVICE
-                            + ["Team", "Volunteer", "Activity", "ServiceRecord", "LedgerEntry", "Gift", "Exchange"]
+                            + ["Team", "Volunteer", "Activity", "ServiceRecord", "LedgerEntry", "Gift", "Exchange",
+                               "Bulletin"]
                             + RECORDS),
                      **_all(W, ["Visit"])},
         "actions": TAKING,

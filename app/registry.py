@@ -18,10 +18,11 @@ from __future__ import annotations
 import re
 from flask import url_for
 from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import ColumnProperty, RelationshipProperty
 
-from app import crud, fields
+from app import crud, fields, richtext
 from app.declare import choices_of
 from app.filters import FilterConverter
 from app.interface import Interface
@@ -186,6 +187,18 @@ def _dict_formatter(dict_type):
     return lambda code: label_of(dict_type, code)
 
 
+def _rich_excerpt(value) -> str:
+    """A rich column in a list (and its export): a line of plain text."""
+    return richtext.to_text(value, 60)
+
+
+def _rich_html(value) -> Markup:
+    """A rich column on a show page: its HTML, sanitized again on the way out (rows
+    written before a rule was tightened must not slip through)."""
+    html = richtext.sanitize(value)
+    return Markup(f'<div class="rich-text">{html}</div>') if html else Markup("")
+
+
 def _related_url(model, column):
     endpoint = f"{model.__name__}Api.related"
     return lambda: url_for(endpoint, column_name=column)
@@ -207,8 +220,9 @@ def _required_relation(model, rel_name: str) -> bool:
 
 
 def form_extra_fields(model, columns: list[str], search: bool = False) -> dict:
-    """Generated form fields: AJAX pickers for relations, selects for 字典 columns."""
-    from wtforms.validators import InputRequired, Optional
+    """Generated form fields: AJAX pickers for relations, selects for 字典 columns, the
+    rich-text editor for ``rich`` columns."""
+    from wtforms.validators import DataRequired, InputRequired, Optional
 
     result = {}
     for name in columns:
@@ -216,6 +230,14 @@ def form_extra_fields(model, columns: list[str], search: bool = False) -> dict:
         info = info_of(model, name)
         if isinstance(prop, RelationshipProperty):
             result[name] = _picker(model, name, info, required=not search and _required_relation(model, name))
+        elif isinstance(prop, ColumnProperty) and not search and info.get("rich"):
+            column = prop.columns[0]
+            required = not column.nullable and column.default is None
+            # DataRequired: an emptied editor still posts "<p><br></p>", which the field
+            # cleans to "" (InputRequired would look at the raw text and accept it)
+            validators = [DataRequired(message=_l("This field is required."))] if required else [Optional()]
+            result[name] = fields.RichTextField(info.get("label", name), validators,
+                                                description=info.get("description", ""))
         elif isinstance(prop, ColumnProperty) and info.get("choices") is not None:
             default = prop.columns[0].default
             result[name] = fields.ChoiceSelectField(
@@ -256,10 +278,14 @@ def _view_attrs(model) -> dict:
     labels = {c: label(model, c) for c in all_columns}
     descriptions = {c: info_of(model, c)["description"] for c in all_columns
                     if info_of(model, c).get("description") is not None}
-    formatters, dict_columns = {}, {}
+    formatters, show_formatters, dict_columns = {}, {}, {}
     for c in all_columns:
         if info_of(model, c).get("format") is not None:
             formatters[c] = info_of(model, c)["format"]
+            continue
+        if info_of(model, c).get("rich"):
+            formatters[c] = _rich_excerpt
+            show_formatters[c] = _rich_html
             continue
         if info_of(model, c).get("choices") is not None:
             formatters[c] = _choice_formatter(info_of(model, c))
@@ -291,6 +317,7 @@ def _view_attrs(model) -> dict:
         "label_columns": labels,
         "description_columns": descriptions,
         "formatters_columns": formatters,
+        "show_formatters_columns": show_formatters,
         "dict_columns": dict_columns,
         "add_form_extra_fields": form_extra_fields(model, form_columns),
         "edit_form_extra_fields": form_extra_fields(model, form_columns),
@@ -377,6 +404,27 @@ def _api_attrs(model) -> dict:
     return attrs
 
 
+class GeneratedView(crud.EntityView):
+    """The base of generated views: formatters that differ on the show page.
+
+    FAB 5.3 hands the same ``formatters_columns`` to the list widget, the show widget
+    (and here the Excel export); a rich column must read as a line of text in a list
+    and as formatted HTML on its page. ``show_formatters_columns`` override
+    ``formatters_columns`` on the show page only."""
+
+    #: {column: formatter} used on the show page instead of formatters_columns
+    show_formatters_columns: dict = {}
+
+    def _get_show_widget(self, pk, item, widgets=None, actions=None, show_fieldsets=None):
+        widgets = super()._get_show_widget(pk, item, widgets=widgets, actions=actions,
+                                           show_fieldsets=show_fieldsets)
+        if self.show_formatters_columns:
+            args = widgets["show"].template_args
+            args["formatters_columns"] = {**(args.get("formatters_columns") or {}),
+                                          **self.show_formatters_columns}
+        return widgets
+
+
 _generated_views: dict = {}
 _generated_apis: dict = {}
 
@@ -385,7 +433,7 @@ def generated_view(model):
     """The generated ModelView class of ``model`` (created once, then cached)."""
     if model in _generated_views:
         return _generated_views[model]
-    cls = type(f"{model.__name__}View", (crud.EntityView,), _view_attrs(model))
+    cls = type(f"{model.__name__}View", (GeneratedView,), _view_attrs(model))
     _generated_views[model] = cls
     related = []
     for name in model.Admin.related or []:

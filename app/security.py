@@ -57,6 +57,7 @@ _VIEW_LABELS = {
     "SensitiveData": _l("Sensitive personal data"), "OverdueList": _l("Overdue visits"),
     "DispatchDesk": _l("Dispatch desk"), "TakerDesk": _l("My orders"), "DemandIntake": _l("Quick intake"),
     "Notifications": _l("Notifications"), "ServiceRates": _l("Service rates"),
+    "BulletinArchive": _l("Bulletin archive"),
     "SecurityApi": _l("Sign-in API"), "UtilView": _l("Back"),
     "List Roles": _l("List Roles"), "List Groups": _l("List Groups"),
     "User's Statistics": _l("User's Statistics"), "Base Permissions": _l("Base Permissions"),

@@ -3,5 +3,5 @@ from models import audit, base, dictionary, orgs, places, users  # noqa: F401
 from models import people, care, jobs  # noqa: F401  (after places and orgs)
 from models import service  # noqa: F401  (after people)
 from models import volunteers, points  # noqa: F401  (after people and places)
-from models import honours  # noqa: F401  (after volunteers and points)
+from models import honours, bulletins  # noqa: F401  (after volunteers and points)
 from app import audit as _audit_hooks  # noqa: F401  (session events writing the audit log)

@@ -149,7 +149,8 @@ class StarNominee(InCommunity, Tracked, Model):
     person: Mapped[Person] = relationship(info=field(_l("Resident")))
     category: Mapped[Optional[str]] = mapped_column(String(40), info=field(
         _l("Category"), dict_type="star_category"))
-    reason: Mapped[str] = mapped_column(Text, info=field(_l("Reason"), _l("What the resident did: the deeds")))
+    reason: Mapped[str] = mapped_column(Text, info=field(_l("Reason for the nomination"),
+                                                                 _l("What the resident did: the deeds")))
     nominated_by: Mapped[Optional[str]] = mapped_column(String(60), info=field(
         _l("Nominated by"), _l("A grid worker, a 三长, a team, or residents")))
     decision: Mapped[str] = mapped_column(String(12), default=PENDING, index=True,

@@ -71,14 +71,17 @@ def test_catalog_covers_every_string_of_the_code_and_of_flask_appbuilder():
 
 _ALLOWED = {"Excel", "English", "WHL", "HY", "km", "GB", "OpenAPI", "Swagger", "API", "ID", "JSON",
             "WH",  # WH: the demand number prefix (DEMAND_NUMBER_PREFIX)
-            "ZY", "DH", "ZM"}  # volunteer numbers (WHL-ZY0001), vouchers (DH-2026-000001), certificates (ZM-…)
+            "ZY", "DH", "ZM",  # volunteer numbers (WHL-ZY0001), vouchers (DH-2026-000001), certificates (ZM-…)
+            # file formats named in upload hints (照片（JPEG、PNG、WebP）、PDF、Word …, 5 MB)
+            "JPEG", "PNG", "WebP", "PDF", "Word", "PowerPoint", "MB", "KB"}
 _VISIBLE_ATTRS = re.compile(r'\s(?:placeholder|title|alt|data-placeholder|aria-label)="([^"]*)"')
 _BUTTON_VALUES = re.compile(r'<input[^>]*type="(?:submit|button|reset)"[^>]*value="([^"]*)"'
                             r'|<input[^>]*value="([^"]*)"[^>]*type="(?:submit|button|reset)"')
 
 
 def visible_text(page: str) -> str:
-    page = re.sub(r"(?is)<(script|style)\b.*?</\1>", " ", page)
+    # a textarea holds data (a rich-text body's HTML source), not words of the page
+    page = re.sub(r"(?is)<(script|style|textarea)\b.*?</\1>", " ", page)
     shown = _VISIBLE_ATTRS.findall(page) + [a or b for a, b in _BUTTON_VALUES.findall(page)]
     attrs = " ".join(m for m in shown if not m.startswith(("/", "#", "http")))
     page = re.sub(r"(?s)<!--.*?-->", " ", page)

@@ -2,7 +2,7 @@
 and custom subclasses of generated views (registered with ``registry.override``)."""
 from flask_babel import lazy_gettext as _l
 
-from views import care, home, honours, organisations, service, volunteers  # noqa: F401  (overrides register on import)
+from views import bulletins, care, home, honours, organisations, service, volunteers  # noqa: F401  (overrides register on import)
 
 
 def register(appbuilder) -> None:
@@ -22,4 +22,5 @@ def register(appbuilder) -> None:
 
     service.install(appbuilder)
     rates.install(appbuilder)
+    bulletins.install(appbuilder)
     open311.install(appbuilder)

@@ -5,10 +5,8 @@ action endpoints. Every change goes through :func:`models.service.act` or
 from __future__ import annotations
 
 import datetime
-import os
-import uuid
 
-from flask import abort, current_app, flash, redirect, request, send_file, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.api import protect, safe
 from flask_appbuilder.security.decorators import has_access, permission_name
@@ -16,7 +14,7 @@ from flask_babel import gettext, lazy_gettext as _l
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
-from app import clock, scope
+from app import clock, scope, uploads
 from app.api import bounded_int
 from app.domain import DomainError
 from app.extensions import db
@@ -33,7 +31,7 @@ BUTTONS = [service.DISPATCH, service.CLAIM, service.TAKE, service.START, service
            service.RATE, service.CLOSE, service.REOPEN, service.MARK_DUPLICATE, service.CANCEL]
 #: actions whose button is red (they end or undo work)
 DANGER = {service.CANCEL, service.DECLINE, service.MARK_DUPLICATE, service.REOPEN}
-PHOTO_TYPES = {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp"}
+PHOTO_TYPES = uploads.IMAGE_TYPES
 MAX_PHOTO_BYTES = 5 * 1024 * 1024
 MAX_PHOTOS = 6
 
@@ -85,51 +83,48 @@ def action_data(action: str, values) -> dict:
 
 def check_photos(files, already: int = 0) -> list[tuple]:
     """The uploaded photos, checked (JPEG, PNG or WebP by their content, 5 MB each, 6 a
-    demand): [(filename, type, bytes)], or DomainError and nothing kept."""
+    demand): [(filename, type, bytes)], or DomainError and nothing kept. The rules are
+    app.uploads'; the messages say "photo", as the page does."""
     files = [f for f in files if f and f.filename]
     if already + len(files) > MAX_PHOTOS:
         raise DomainError(_l("At most %(n)d photos a demand.", n=MAX_PHOTOS), field="photos")
     checked = []
     for upload in files:
-        content = upload.read(MAX_PHOTO_BYTES + 1)
-        if len(content) > MAX_PHOTO_BYTES:
-            raise DomainError(_l("A photo is larger than 5 MB: %(name)s", name=upload.filename), field="photos")
-        kind = _image_type(content)
+        name = uploads.display_name(upload.filename)
+        content = uploads.read_limited(upload, MAX_PHOTO_BYTES)
+        if content is None:
+            raise DomainError(_l("A photo is larger than 5 MB: %(name)s", name=name), field="photos")
+        kind = uploads.sniff(content, PHOTO_TYPES)
         if kind is None:
-            raise DomainError(_l("Not a JPEG, PNG or WebP photo: %(name)s", name=upload.filename), field="photos")
-        checked.append((upload.filename, kind, content))
+            raise DomainError(_l("Not a JPEG, PNG or WebP photo: %(name)s", name=name), field="photos")
+        checked.append(uploads.Checked(name, kind, content))
     return checked
 
 
 def store_photos(demand, checked, stage: str) -> None:
-    """Write checked photos to UPLOAD_FOLDER/demand and record them (committed)."""
-    folder = os.path.join(current_app.config["UPLOAD_FOLDER"], "demand")
-    os.makedirs(folder, exist_ok=True)
-    for filename, kind, content in checked:
-        stored = uuid.uuid4().hex + PHOTO_TYPES[kind]
-        with open(os.path.join(folder, stored), "wb") as fh:
-            fh.write(content)
-        db.session.add(DemandPhoto(demand_id=demand.id, stage=stage, filename=filename[:200], stored_as=stored,
-                                   content_type=kind, size=len(content), uploaded_at=clock.now(),
-                                   uploaded_by_id=getattr(scope.acting_user(), "id", None)))
-    if checked:
-        db.session.commit()
+    """Write checked photos to UPLOAD_FOLDER/demand and record them (committed); if
+    that fails, the files written are removed again."""
+    stored_names = []
+    try:
+        for photo in checked:
+            stored = uploads.store("demand", photo)
+            stored_names.append(stored)
+            db.session.add(DemandPhoto(demand_id=demand.id, stage=stage, filename=photo.filename[:200],
+                                       stored_as=stored, content_type=photo.content_type,
+                                       size=len(photo.content), uploaded_at=clock.now(),
+                                       uploaded_by_id=getattr(scope.acting_user(), "id", None)))
+        if checked:
+            db.session.commit()
+    except Exception:
+        for stored in stored_names:
+            uploads.remove("demand", stored)
+        raise
 
 
 def _flash_errors(error: DomainError) -> None:
     for messages in error.errors().values():
         for message in messages:
             flash(str(message), "danger")
-
-
-def _image_type(content: bytes):
-    if content.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
-    if content.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png"
-    if content[:4] == b"RIFF" and content[8:12] == b"WEBP":
-        return "image/webp"
-    return None
 
 
 # ----------------------------------------------------------------------------- what a user may do
@@ -232,10 +227,7 @@ class DemandView(_Generated):
         row = db.session.get(DemandPhoto, photo_id)
         if row is None or self.datamodel.get(row.demand_id, self._base_filters) is None:
             abort(404)
-        path = os.path.join(current_app.config["UPLOAD_FOLDER"], "demand", row.stored_as)
-        if not os.path.exists(path):
-            abort(404)
-        return send_file(path, mimetype=row.content_type, download_name=row.filename)
+        return uploads.send("demand", row.stored_as, row.filename, row.content_type)
 
     @expose("/from-visit/<int:visit_id>", methods=["POST"])
     @has_access

@@ -14,7 +14,7 @@ from flask_babel import gettext, lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from app import clock, scope
+from app import clock, domain, scope, uploads
 from app.api import bounded_int
 from app.crud import WithExtras as _WithExtras
 from app.domain import DomainError
@@ -296,6 +296,63 @@ class ActivityView(_WithExtras, _GeneratedActivity):
         else:
             flash(gettext("Completed: service records written and points awarded."), "success")
         return self._back(pk)
+
+
+# ----------------------------------------------------------------------------- gifts
+
+#: a gift's picture: a photo of at most this size
+GIFT_PICTURE_BYTES = 5 * 1024 * 1024
+_PICTURE_TYPES = {extension: kind for kind, extension in uploads.IMAGE_TYPES.items()}
+
+_GeneratedGift = generated_view(Gift)
+
+
+@override(Gift)
+class GiftView(_WithExtras, _GeneratedGift):
+    show_template = "volunteers/gift.html"
+    method_permission_name = {**_GeneratedGift.method_permission_name, "picture": "write", "picture_file": "read"}
+
+    def extras(self, item) -> dict:
+        return {"gift": item, "may_edit": _can("can_write", "Gift"),
+                "max_mb": uploads.megabytes(GIFT_PICTURE_BYTES)}
+
+    @expose("/picture/<int:pk>", methods=["POST"])
+    @has_access
+    def picture(self, pk):
+        """Put up (or take down) the gift's picture: a JPEG, PNG or WebP photo by content."""
+        gift = self._visible(pk)
+        old = gift.picture
+        stored = None
+        try:
+            if request.form.get("remove"):
+                gift.picture = None
+            else:
+                upload = request.files.get("picture")
+                if upload is None or not upload.filename:
+                    raise DomainError(_l("Choose the picture to upload."), field="picture")
+                stored = uploads.store("gift", uploads.check(upload, uploads.IMAGE_TYPES, GIFT_PICTURE_BYTES,
+                                                             field="picture"))
+                gift.picture = stored
+            domain.save(gift)
+        except DomainError as error:
+            db.session.rollback()
+            if stored:
+                uploads.remove("gift", stored)
+            _flash_errors(error)
+            return self._back(pk)
+        if old and old != gift.picture:
+            uploads.remove("gift", old)
+        flash(gettext("The picture is saved.") if gift.picture else gettext("The picture is removed."), "success")
+        return self._back(pk)
+
+    @expose("/picture-file/<int:pk>")
+    @has_access
+    def picture_file(self, pk):
+        gift = self._visible(pk)
+        extension = "." + (gift.picture or "").rsplit(".", 1)[-1]
+        if not gift.picture or extension not in _PICTURE_TYPES:
+            abort(404)
+        return uploads.send("gift", gift.picture, gift.name + extension, _PICTURE_TYPES[extension])
 
 
 # ----------------------------------------------------------------------------- exchanges
