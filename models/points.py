@@ -26,7 +26,7 @@ from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 from app import clock
 from app.declare import Admin as AdminBase, EXPORT, Scope, field
 from models.base import InCommunity, Model, Tracked, current_user_id, now
-from models.volunteers import REGISTERED, Volunteer, _changed
+from models.volunteers import REGISTERED, Volunteer, _changed, act_for
 
 # ----------------------------------------------------------------------------- rules
 
@@ -371,6 +371,7 @@ def request_exchange(volunteer: Volunteer, gift: Gift, quantity: int = 1, user=N
 
     if user is not None and not (scope.visible(volunteer, user) and scope.visible(gift, user)):
         raise domain.DomainError(_l("The page or record does not exist, or it is outside your data scope."))
+    act_for(volunteer, user, ("can_write", "Exchange"))  # staff for anyone, a volunteer for themself
     if not isinstance(quantity, int) or isinstance(quantity, bool):
         raise domain.DomainError(_l("Between 1 and 20."), field="quantity")
     exchange = Exchange(volunteer=volunteer, gift=gift, quantity=quantity)

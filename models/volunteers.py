@@ -415,10 +415,14 @@ class ServiceRecord(InCommunity, Tracked, Model):
         if self.volunteer is not None and self.volunteer.status != REGISTERED and self.id is None:
             check.error("volunteer", _l("Only registered volunteers have service records."))
         if not self.recorder:
-            user = acting_user()
-            self.recorder = user.get_full_name() if getattr(user, "id", None) else gettext("System")
+            self.recorder = recorder_name(acting_user())
         if not self.organisation and self.volunteer is not None and self.volunteer.person is not None:
             self.organisation = str(self.volunteer.person.community)
+
+
+def recorder_name(user) -> str:
+    """Who recorded a service (记录人): the user's full name, or 系统 for the office's jobs."""
+    return user.get_full_name()[:50] if getattr(user, "id", None) else gettext("System")
 
 
 # ----------------------------------------------------------------------------- activity steps
@@ -452,13 +456,32 @@ def _visible(item, user) -> None:
         raise domain.DomainError(_l("The page or record does not exist, or it is outside your data scope."))
 
 
+def act_for(volunteer, user, permission: tuple[str, str]) -> None:
+    """Staff holding ``permission`` act for any volunteer in their scope; anyone else
+    only for their own volunteer record (a volunteer signing themself up, asking for a
+    gift for themself). Raises DomainError otherwise."""
+    from flask import current_app
+
+    from app import domain
+
+    if user is None:
+        return  # the command line and the seed act for the office
+    _visible(volunteer, user)
+    if permission in current_app.appbuilder.sm.permissions_of(user):
+        return
+    if volunteer.user_id is None or volunteer.user_id != getattr(user, "id", None):
+        raise domain.DomainError(_l("You may do this only for yourself."))
+
+
 def sign_up(activity: Activity, volunteer: Volunteer, user=None) -> SignUp:
-    """Sign ``volunteer`` up (by staff, or the volunteer): published activities, registered
-    volunteers, within capacity — the capacity is checked under a lock on the activity row."""
+    """Sign ``volunteer`` up (by staff who run activities, or the volunteer themself):
+    published activities, registered volunteers, within capacity — the capacity is
+    checked under a lock on the activity row."""
     from app import domain
     from app.extensions import db
 
     _visible(activity, user)
+    act_for(volunteer, user, ("can_run", "Activity"))
     _lock(Activity, activity.id)  # the capacity is counted by one writer at a time
     problem = signup_problem(activity, volunteer)
     if problem is not None:
@@ -584,8 +607,7 @@ def complete(activity: Activity, user=None, *, evaluation: str | None = None,
             activity.evaluation = evaluation
         domain.save_many([activity, *activity.signups], commit=False)
         where = activity.place or (str(activity.station) if activity.station else str(activity.compound or ""))
-        recorder = user or acting_user()
-        recorder = recorder.get_full_name() if getattr(recorder, "id", None) else gettext("System")
+        recorder = recorder_name(user or acting_user())
         records = [ServiceRecord(volunteer=s.volunteer, activity=activity, served_on=activity.starts_at.date(),
                                  place=where[:200], content=activity.title[:200], hours=s.hours,
                                  evaluation=s.evaluation, recorder=recorder[:50],

@@ -11,6 +11,7 @@ savepoint releases), so tests see the demo data and never each other's.
 """
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import re
@@ -38,6 +39,7 @@ def pytest_report_header(config):
 
 
 _TMP = tempfile.mkdtemp(prefix="hongse-test-")
+atexit.register(shutil.rmtree, _TMP, ignore_errors=True)
 #: the migrated and seeded SQLite database, as it was before any test ran
 SEEDED_COPY = os.path.join(_TMP, "seeded.db")
 
@@ -64,6 +66,19 @@ def _reset_database(url: str) -> None:
         conn.execute(text("DROP SCHEMA public CASCADE"))
         conn.execute(text("CREATE SCHEMA public"))
     engine.dispose()
+
+
+def copy_sqlite(source: str, target: str) -> None:
+    """A consistent copy of a SQLite database in WAL mode (a file copy would miss the
+    transactions still in the -wal file: the newest seeded rows)."""
+    import sqlite3
+
+    src, dst = sqlite3.connect(source), sqlite3.connect(target)
+    try:
+        src.backup(dst)
+    finally:
+        dst.close()
+        src.close()
 
 
 class FreshContextClient(FlaskClient):
@@ -111,7 +126,7 @@ def app(pytestconfig):
     application = make_app(url)
     prepare_database(application)
     if url.startswith("sqlite:///"):  # the browser lane's server starts from a copy of it
-        shutil.copyfile(url[len("sqlite:///"):], SEEDED_COPY)
+        copy_sqlite(url[len("sqlite:///"):], SEEDED_COPY)
     return application
 
 

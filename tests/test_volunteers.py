@@ -17,7 +17,7 @@ from models import points, volunteers
 from models.points import Exchange, Gift, LedgerEntry
 from models.volunteers import Activity, ServiceRecord, SignUp, Team, Volunteer
 from tests import factories as f
-from tests.test_points import adults, award, balance_in_db, registered
+from tests.test_points import adults, award, balance_in_db, gift, registered
 
 
 def people_aged(low: int, high: int, count: int, **where):
@@ -305,3 +305,26 @@ def test_a_sign_up_through_the_api_keeps_the_same_rules(client, ctx):
     ok = activity()
     response = client.post("/api/v1/signup/", json={"activity": ok.id, "volunteer": crowd[1].id}, headers=headers)
     assert response.status_code == 201, response.json
+
+
+def test_a_volunteer_signs_up_and_asks_for_gifts_only_for_themself(ctx):
+    """Whom a user may act for is the domain's rule (not only the page's): staff who run
+    activities / write exchanges act for anyone in scope, a volunteer for themself."""
+    user = f.user("volunteer")
+    own = db.session.scalars(select(Volunteer).where(Volunteer.user_id == user.id)).one()
+    other = registered(adults(1, offset=230)[0])
+    target = activity(capacity=5)
+    with pytest.raises(DomainError):
+        volunteers.sign_up(target, other, user)
+    assert not db.session.scalars(select(SignUp).where(SignUp.activity_id == target.id)).all()
+    volunteers.sign_up(target, own, user)
+    volunteers.sign_up(target, other, f.user("worker"))
+    present = gift(stock=5, cost=1)
+    award(other, 10)
+    award(own, 10)
+    with pytest.raises(DomainError):
+        points.request_exchange(other, present, 1, user)
+    assert balance_in_db(other.id) == 10
+    points.request_exchange(own, present, 1, user)
+    points.request_exchange(other, present, 1, f.user("worker"))
+    assert balance_in_db(other.id) == 9 and balance_in_db(own.id) == own.points_balance

@@ -36,12 +36,12 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="session")
 def live_server(app):
-    from tests.conftest import SEEDED_COPY, make_app, prepare_database
+    from tests.conftest import SEEDED_COPY, copy_sqlite, make_app, prepare_database
 
     folder = tempfile.mkdtemp(prefix="hongse-browser-")
     path = os.path.join(folder, "browser.db")
     if os.path.exists(SEEDED_COPY):  # the SQLite lane seeded one already: same migrations, same seed
-        shutil.copyfile(SEEDED_COPY, path)
+        copy_sqlite(SEEDED_COPY, path)
     server_app = make_app(f"sqlite:///{path}", WTF_CSRF_ENABLED=True, SERVER_NAME=None)
     if not os.path.exists(SEEDED_COPY):
         prepare_database(server_app)
