@@ -104,6 +104,16 @@ def register(app: Flask) -> None:
         done = service.sweep()
         click.echo(f"退回接单大厅 {done['returned']} 件；新超期提醒 {done['overdue']} 件")
 
+    cobuilding = AppGroup("cobuilding", help="Co-building: pledge projects and funds.")
+
+    @cobuilding.command("sweep")
+    def cobuilding_sweep():
+        """Pledge projects past their due date and not fulfilled become 逾期 (run daily, cron)."""
+        from models import cobuilding as pledges
+
+        click.echo(f"新逾期共建项目 {pledges.sweep()} 个")
+
     app.cli.add_command(roles)
     app.cli.add_command(seed)
     app.cli.add_command(demands)
+    app.cli.add_command(cobuilding)

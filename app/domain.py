@@ -607,10 +607,15 @@ def delete(item, *, commit: bool = True, session=None) -> None:
         text = "、".join(gettext("%(count)d %(label)s", count=n, label=label) for label, n in blocking)
         raise DomainError(_l("Cannot delete: it still has %(what)s. Move or delete them first.", what=text))
     try:
+        if hasattr(item, "before_delete"):
+            item.before_delete(session)  # what the row moved goes back (a fund's balance)
         session.delete(item)
         session.flush()
     except IntegrityError as exc:
         session.rollback()
         raise DomainError(_l("Cannot delete: other records still refer to it.")) from exc
+    except DomainError:
+        session.rollback()
+        raise
     if commit:
         session.commit()

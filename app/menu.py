@@ -9,6 +9,7 @@ CATEGORIES = {
     "service": (_l("Services"), "fa-handshake-o"),
     "volunteers": (_l("Volunteers and points"), "fa-heart-o"),
     "honours": (_l("Stars and bulletins"), "fa-star"),
+    "cobuilding": (_l("Co-building"), "fa-handshake-o"),
     "system": (_l("System"), "fa-cogs"),
 }
 CATEGORIES["audit"] = (_l("Audit"), "fa-history")

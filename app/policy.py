@@ -27,6 +27,8 @@ POINTS = ["PointRule", "LedgerEntry", "Gift", "Exchange"]
 #: stars, commendations and bulletins (有激励): prepared by workers, decided by the 书记
 HONOURS = ["StarRound", "StarNominee", "Commendation", "Honoree", "Bulletin"]
 WORK = VOLUNTEERS + POINTS + HONOURS
+#: 共建: pledge projects and milestones, member pledges, funds and their movements
+COBUILDING = ["PledgeProject", "Milestone", "MemberPledge", "PledgeRecord", "Fund", "Contribution", "Expenditure"]
 #: read-only records of the volunteers' work (issued from the volunteer's page)
 RECORDS = ["Certificate"]
 BUSINESS = PLACES + ORGS + PEOPLE + CARE
@@ -46,7 +48,9 @@ TAKING = {"Demand": ["claim"]}
 #: running the volunteers' work: activities, exchanges, certificates, the approval step
 RUNNING = {"Activity": ["run", "export"], "Exchange": ["approve", "export"], "Volunteer": ["certify", "export"],
            "Team": ["export"], "ServiceRecord": ["export"], "Gift": ["export"], "LedgerEntry": ["export"],
-           "StarRound": ["export"], "Commendation": ["export"], "Bulletin": ["export"]}
+           "StarRound": ["export"], "Commendation": ["export"], "Bulletin": ["export"],
+           "PledgeProject": ["track", "export"], "MemberPledge": ["export"], "Fund": ["export"],
+           "Contribution": ["export"], "Expenditure": ["export"]}
 #: revealing sensitive personal data, for roles marked "sensitive"
 SENSITIVE = ("can_reveal", "SensitiveData")
 
@@ -84,7 +88,7 @@ ROLES: dict[str, dict] = {
     "街道管理员": {
         # who is in a special group and what visits found is for the carers only (PIPL):
         # the street reads the figures in the meeting charts
-        "entities": {**_all(R, [e for e in BUSINESS if e not in CARE] + SERVICE + WORK + RECORDS),
+        "entities": {**_all(R, [e for e in BUSINESS if e not in CARE] + SERVICE + WORK + RECORDS + COBUILDING),
                      **_all(R, SYSTEM)},
         "actions": _actions(["Community", "Grid", "Compound", "Organisation", "Position", "Demand"] + PEOPLE
                             + ["Team", "Volunteer", "Activity", "ServiceRecord", "LedgerEntry", "Exchange"],
@@ -93,7 +97,7 @@ ROLES: dict[str, dict] = {
         "work": _l("Oversee every community of the street."),
     },
     "社区书记/主任": {
-        "entities": {**_all(W, BUSINESS + SERVICE + [e for e in WORK if e != "LedgerEntry"]),
+        "entities": {**_all(W, BUSINESS + SERVICE + [e for e in WORK if e != "LedgerEntry"] + COBUILDING),
                      **_all(R, ["Street", "Community", "LedgerEntry"] + RECORDS), **_all(R, SYSTEM)},
         "actions": {**_actions(["Community", "Grid", "Compound", "Organisation", "Position"] + PEOPLE + CARE,
                                "export"), EVERY: ["import"], **DISPATCHING, **RUNNING,
@@ -105,7 +109,7 @@ ROLES: dict[str, dict] = {
     "社区工作者": {
         "entities": {**_all(W, ["Road", "Compound", "Building", "Unit", "Station", "Demand"] + ORGS + PEOPLE
                                  + CARE + ["Team", "Volunteer", "Activity", "SignUp", "ServiceRecord", "Gift",
-                                           "Exchange"] + HONOURS),
+                                           "Exchange"] + HONOURS + COBUILDING),
                      **_all(R, ["Street", "Community", "Grid", "ServiceCategory", "PointRule", "LedgerEntry"]
                             + RECORDS),
                      **_all(R, SYSTEM)},
@@ -127,7 +131,8 @@ ROLES: dict[str, dict] = {
                    "and file the residents' demands."),
     },
     "结对单位联络员": {
-        "entities": _all(R, ["Community", "Compound", "Station", "Organisation", "PartyMember"] + SERVICE),
+        "entities": _all(R, ["Community", "Compound", "Station", "Organisation", "PartyMember"] + SERVICE
+                         + ["PledgeProject", "Milestone"]),
         "actions": TAKING,
         "security": False, "sensitive": False,
         "work": _l("Take the residents' demands given to your unit or published to the pool, and report them done."),
@@ -143,7 +148,7 @@ ROLES: dict[str, dict] = {
         "work": _l("Log your visits to the residents you care for, and take the residents' demands."),
     },
     "领导查看": {
-        "entities": _all(R, [e for e in BUSINESS if e not in CARE] + SERVICE + WORK + RECORDS),
+        "entities": _all(R, [e for e in BUSINESS if e not in CARE] + SERVICE + WORK + RECORDS + COBUILDING),
         "actions": {},
         "security": False, "sensitive": False,
         "work": _l("Read everything in your scope for meetings; nothing can be changed."),

@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import datetime
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Optional
 
 from flask import g, has_request_context
 from flask_appbuilder import Model
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import DateTime, ForeignKey, Integer
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Integer, Numeric, TypeDecorator
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
 from app.declare import field
@@ -107,3 +108,36 @@ class Tracked:
 
     def validate(self, check) -> None:
         """Domain rules of the entity beyond the schema; report with ``check.error``."""
+
+
+#: one fen (分), the smallest amount of money
+FEN = Decimal("0.01")
+
+
+class Money(TypeDecorator):
+    """Yuan as an exact ``Decimal`` with 2 places, never a float: NUMERIC(12, 2) on
+    PostgreSQL; integer fen on SQLite, which has no decimal type (its NUMERIC would
+    round through binary floating point, and sums would drift)."""
+
+    impl = Numeric(12, 2)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect):
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(BigInteger())
+        return dialect.type_descriptor(Numeric(12, 2))
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        amount = value if isinstance(value, Decimal) else Decimal(str(value))
+        if dialect.name == "sqlite":
+            return int((amount * 100).to_integral_value(rounding=ROUND_HALF_UP))
+        return amount.quantize(FEN, rounding=ROUND_HALF_UP)
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if dialect.name == "sqlite":
+            return (Decimal(int(value)) / 100).quantize(FEN)
+        return Decimal(value).quantize(FEN)

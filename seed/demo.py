@@ -175,6 +175,9 @@ def load(people: bool = True, today: datetime.date | None = None) -> dict:
 
         end = clock.now() if today in (None, clock.today()) else datetime.datetime.combine(today, datetime.time(18))
         honours_seed.load(community, users, ld.counts, end)
+        from seed import cobuilding as cobuilding_seed
+
+        cobuilding_seed.load(community, users, ld.counts, end)
     db.session.commit()
     return dict(sorted(ld.counts.items()))
 

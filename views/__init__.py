@@ -2,7 +2,7 @@
 and custom subclasses of generated views (registered with ``registry.override``)."""
 from flask_babel import lazy_gettext as _l
 
-from views import bulletins, care, home, honours, organisations, service, volunteers  # noqa: F401  (overrides register on import)
+from views import bulletins, care, cobuilding, home, honours, organisations, service, volunteers  # noqa: F401  (overrides register on import)
 
 
 def register(appbuilder) -> None:
@@ -17,6 +17,7 @@ def register(appbuilder) -> None:
     appbuilder.add_api(SensitiveDataApi)
     appbuilder.add_view_no_menu(PublicNoticeView)
     appbuilder.add_view_no_menu(honours.PublicStarsView)
+    appbuilder.add_view_no_menu(cobuilding.PublicCobuildingView)
 
     from views import open311, rates
 

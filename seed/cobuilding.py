@@ -1,0 +1,157 @@
+"""The demo's co-building (the case study's 协同单位联建力 and 众筹三方资源): the partner
+units' pledge projects with milestones, party members' public pledges, and funds of
+stations and projects with contributions from residents and units and expenditures.
+
+Everything goes through the domain (``domain.save``), on a clock set to its day, so
+statuses, progress and balances are what the office would hold.
+"""
+from __future__ import annotations
+
+import datetime
+import random
+from decimal import Decimal
+
+from sqlalchemy import func, select
+
+from app import clock, domain
+from app.extensions import db
+
+#: (title, signatory unit, compound, content, months before today pledged, months to run,
+#:  budget, milestones done: how many of the three)
+PROJECTS = [
+    ("种子公司宿舍车棚垃圾清运", "孝南区税务分局", "种子公司宿舍", "清运车棚内堆积多年的垃圾杂物，修补车棚顶棚，恢复停车功能。",
+     14, 3, "18000.00", 3),
+    ("燃料公司宿舍大门改造", "孝感市燃料公司", "燃料公司宿舍", "拆除破损铁门，新建电动伸缩门和门卫室，安装门禁。", 12, 4,
+     "56000.00", 3),
+    ("物资小区化粪池吸污及下水疏通", "孝感市物资公司", "物资小区", "吸污清理化粪池，疏通主下水管道，更换破损井盖。", 8, 2,
+     "23500.00", 3),
+    ("建材宿舍白蚁防治", "孝感市董永公园", "建材宿舍", "对建材宿舍楼道木质构件和绿化带开展白蚁普查和灭治，一年内复查两次。", 5, 8,
+     "12800.00", 1),
+    ("宇辉星城消防设施改造", "孝感市供电公司城区营业部", "宇辉星城",
+     "四方联动会议议定：更换消防管网和消防栓，修复消防控制室，涉及金额20余万元。", 10, 6, "206000.00", 2),
+    ("盐业公司宿舍路灯安装", "孝感市盐业公司", "盐业公司宿舍", "小区主干道安装太阳能路灯12盏。", 4, 1, "9600.00", 1),
+]
+MILESTONES = ["现场勘查与方案", "施工实施", "验收与居民评议"]
+MEMBER_PLEDGES = ["每月到社区报到一次，参加志愿服务不少于4小时", "结对帮扶一户特殊群体家庭，每月走访两次",
+                  "认领并办结群众“微心愿”两件", "参与小区夜间治安巡逻，每季度不少于3次"]
+
+
+def _months(day: datetime.date, n: int) -> datetime.date:
+    index = day.year * 12 + day.month - 1 + n
+    return datetime.date(index // 12, index % 12 + 1, min(day.day, 28))
+
+
+def load(community, users, counts, end: datetime.datetime) -> None:
+    from models.cobuilding import PledgeProject
+
+    if db.session.scalar(select(func.count()).select_from(PledgeProject)
+                         .where(PledgeProject.community_id == community.id)):
+        return
+    rng = random.Random(20220331 + 9)
+    today = end.date()
+    projects = _projects(community, today)
+    counts["pledge_project"] += len(projects)
+    counts["member_pledge"] += _member_pledges(community, rng, today)
+    counts["fund"] += _funds(community, projects, users, rng, today)
+    db.session.commit()
+
+
+def _projects(community, today) -> list:
+    from models.cobuilding import Milestone, PledgeProject
+    from models.orgs import Organisation
+    from models.places import Compound
+
+    made = []
+    for title, unit_name, compound_name, content, back, months, budget, done in PROJECTS:
+        unit = db.session.scalars(select(Organisation).where(Organisation.name == unit_name)).one()
+        compound = db.session.scalars(select(Compound).where(Compound.community_id == community.id,
+                                                             Compound.name == compound_name)).one()
+        pledged = _months(today, -back)
+        due = _months(pledged, months)
+        with clock.frozen(datetime.datetime.combine(pledged, datetime.time(10))):
+            project = domain.save(PledgeProject(unit=unit, community=community, compound=compound, title=title,
+                                                content=content, pledged_on=pledged, due_on=due,
+                                                budget=Decimal(budget)))
+            span = (due - pledged).days
+            steps = [domain.save(Milestone(project=project, title=name, weight=(1, 3, 1)[i],
+                                           due_on=pledged + datetime.timedelta(days=span * (i + 1) // 3)))
+                     for i, name in enumerate(MILESTONES)]
+        for step in steps[:done]:
+            on = min(step.due_on - datetime.timedelta(days=3), today)
+            with clock.frozen(datetime.datetime.combine(max(on, pledged), datetime.time(16))):
+                step.done_on = max(on, pledged)
+                step.evidence = "已完成，网格员现场核实，居民代表签字确认"
+                domain.save(step)
+        made.append(project)
+    from models.cobuilding import sweep
+
+    with clock.frozen(datetime.datetime.combine(today, datetime.time(8))):
+        sweep()
+    return made
+
+
+def _member_pledges(community, rng, today) -> int:
+    from models.cobuilding import KEPT, MemberPledge, PledgeRecord
+    from models.people import PartyMember
+
+    members = db.session.scalars(select(PartyMember).where(PartyMember.community_id == community.id,
+                                                           PartyMember.employer_unit_id.is_not(None))
+                                 .order_by(PartyMember.id).limit(24)).all()
+    start = datetime.date(today.year, 1, 1)
+    made = 0
+    for n, member in enumerate(members):
+        pledge = domain.save(MemberPledge(member=member, period_start=start, period_end=datetime.date(today.year, 12, 31),
+                                          content=MEMBER_PLEDGES[n % len(MEMBER_PLEDGES)]))
+        for k in range(rng.randint(0, 4)):
+            on = start + datetime.timedelta(days=rng.randint(0, max((today - start).days, 1)))
+            domain.save(PledgeRecord(pledge=pledge, done_on=min(on, today), what="按承诺参加社区服务，已记录"))
+        if len(pledge.records) >= 3:
+            pledge.status = KEPT
+            domain.save(pledge)
+        made += 1
+    return made
+
+
+def _funds(community, projects, users, rng, today) -> int:
+    """A fund for 宇辉星城's station (residents' own money and units), and one per project
+    with a budget paid by its unit; some money spent, every balance ≥ 0."""
+    from models.cobuilding import Contribution, Expenditure, Fund
+    from models.orgs import Organisation
+    from models.people import Person
+    from models.places import Station
+
+    approver = users["secretary"].get_full_name()
+    made = 0
+    stations = db.session.scalars(select(Station).where(Station.community_id == community.id)
+                                  .order_by(Station.id)).all()
+    for station in stations[:6]:
+        fund = domain.save(Fund(name=f"{station.name}建设资金", community=community, station=station,
+                                purpose="红色驿站阵地布置、议事设施添置和小区环境改善（居民自筹为主，单位共筹）"))
+        residents = db.session.scalars(select(Person).where(Person.compound_id == station.compound_id)
+                                       .order_by(Person.id).limit(12)).all()
+        for i, person in enumerate(residents):
+            domain.save(Contribution(fund=fund, source="residents", person=person,
+                                     amount=Decimal(rng.choice(["50.00", "100.00", "200.00", "80.50"])),
+                                     received_on=today - datetime.timedelta(days=200 - i * 7),
+                                     receipt_no=f"SJ{fund.id:03d}{i + 1:03d}"))
+        unit = db.session.scalars(select(Organisation).where(Organisation.type == "resident_unit")
+                                  .order_by(Organisation.id)).first()
+        domain.save(Contribution(fund=fund, source="resident_unit", organisation=unit, amount=Decimal("2000.00"),
+                                 received_on=today - datetime.timedelta(days=120), receipt_no=f"SJ{fund.id:03d}900"))
+        domain.save(Expenditure(fund=fund, purpose="购置议事桌椅和党建宣传展板", amount=Decimal("1280.00"),
+                                spent_on=today - datetime.timedelta(days=90), approver=approver,
+                                voucher_no=f"ZC{fund.id:03d}001"))
+        made += 1
+    for project in projects:
+        fund = domain.save(Fund(name=f"{project.title}项目资金", community=community, project=project,
+                                purpose=project.content))
+        domain.save(Contribution(fund=fund, source="partner", organisation=project.unit, amount=project.budget,
+                                 received_on=project.pledged_on, receipt_no=f"GJ{project.id:03d}"))
+        done = sum(1 for m in project.milestones if m.done_on is not None)
+        if done:
+            spent = (project.budget * Decimal(done) / Decimal(3)).quantize(Decimal("0.01"))
+            domain.save(Expenditure(fund=fund, purpose=f"{project.title}（已完成 {done}/3 步）", amount=spent,
+                                    spent_on=min(today, max(m.done_on for m in project.milestones if m.done_on)),
+                                    approver=approver, voucher_no=f"ZC-GJ{project.id:03d}"))
+        made += 1
+    return made
