@@ -108,10 +108,11 @@ def register(app: Flask) -> None:
 
     @cobuilding.command("sweep")
     def cobuilding_sweep():
-        """Pledge projects past their due date and not fulfilled become 逾期 (run daily, cron)."""
-        from models import cobuilding as pledges
+        """Pledge projects and meeting decisions past their due date and not done become 逾期
+        (run daily, cron)."""
+        from models import cobuilding as pledges, meetings
 
-        click.echo(f"新逾期共建项目 {pledges.sweep()} 个")
+        click.echo(f"新逾期共建项目 {pledges.sweep()} 个；新逾期会议决议 {meetings.sweep()} 项")
 
     app.cli.add_command(roles)
     app.cli.add_command(seed)

@@ -28,7 +28,10 @@ POINTS = ["PointRule", "LedgerEntry", "Gift", "Exchange"]
 HONOURS = ["StarRound", "StarNominee", "Commendation", "Honoree", "Bulletin"]
 WORK = VOLUNTEERS + POINTS + HONOURS
 #: 共建: pledge projects and milestones, member pledges, funds and their movements
-COBUILDING = ["PledgeProject", "Milestone", "MemberPledge", "PledgeRecord", "Fund", "Contribution", "Expenditure"]
+COBUILDING = ["PledgeProject", "Milestone", "MemberPledge", "PledgeRecord", "Fund", "Contribution", "Expenditure",
+              "Meeting", "AgendaItem", "Decision"]
+#: the parties' signatures under a meeting's minutes: written on the meeting's page only
+SIGNATURES = ["SignOff"]
 #: read-only records of the volunteers' work (issued from the volunteer's page)
 RECORDS = ["Certificate"]
 BUSINESS = PLACES + ORGS + PEOPLE + CARE
@@ -50,7 +53,8 @@ RUNNING = {"Activity": ["run", "export"], "Exchange": ["approve", "export"], "Vo
            "Team": ["export"], "ServiceRecord": ["export"], "Gift": ["export"], "LedgerEntry": ["export"],
            "StarRound": ["export"], "Commendation": ["export"], "Bulletin": ["export"],
            "PledgeProject": ["track", "export"], "MemberPledge": ["export"], "Fund": ["export"],
-           "Contribution": ["export"], "Expenditure": ["export"]}
+           "Contribution": ["export"], "Expenditure": ["export"], "Meeting": ["convene", "export"],
+           "Decision": ["export"]}
 #: revealing sensitive personal data, for roles marked "sensitive"
 SENSITIVE = ("can_reveal", "SensitiveData")
 
@@ -88,7 +92,8 @@ ROLES: dict[str, dict] = {
     "街道管理员": {
         # who is in a special group and what visits found is for the carers only (PIPL):
         # the street reads the figures in the meeting charts
-        "entities": {**_all(R, [e for e in BUSINESS if e not in CARE] + SERVICE + WORK + RECORDS + COBUILDING),
+        "entities": {**_all(R, [e for e in BUSINESS if e not in CARE] + SERVICE + WORK + RECORDS + COBUILDING
+                                     + SIGNATURES),
                      **_all(R, SYSTEM)},
         "actions": _actions(["Community", "Grid", "Compound", "Organisation", "Position", "Demand"] + PEOPLE
                             + ["Team", "Volunteer", "Activity", "ServiceRecord", "LedgerEntry", "Exchange"],
@@ -98,7 +103,7 @@ ROLES: dict[str, dict] = {
     },
     "社区书记/主任": {
         "entities": {**_all(W, BUSINESS + SERVICE + [e for e in WORK if e != "LedgerEntry"] + COBUILDING),
-                     **_all(R, ["Street", "Community", "LedgerEntry"] + RECORDS), **_all(R, SYSTEM)},
+                     **_all(R, ["Street", "Community", "LedgerEntry"] + RECORDS + SIGNATURES), **_all(R, SYSTEM)},
         "actions": {**_actions(["Community", "Grid", "Compound", "Organisation", "Position"] + PEOPLE + CARE,
                                "export"), EVERY: ["import"], **DISPATCHING, **RUNNING,
                     "Volunteer": ["approve", "certify", "export"], "LedgerEntry": ["adjust", "export"],
@@ -111,7 +116,7 @@ ROLES: dict[str, dict] = {
                                  + CARE + ["Team", "Volunteer", "Activity", "SignUp", "ServiceRecord", "Gift",
                                            "Exchange"] + HONOURS + COBUILDING),
                      **_all(R, ["Street", "Community", "Grid", "ServiceCategory", "PointRule", "LedgerEntry"]
-                            + RECORDS),
+                            + RECORDS + SIGNATURES),
                      **_all(R, SYSTEM)},
         "actions": {**_actions(["Compound", "Organisation", "Position"] + PEOPLE + CARE, "export"),
                     EVERY: ["import"], **DISPATCHING, **RUNNING},
@@ -148,7 +153,8 @@ ROLES: dict[str, dict] = {
         "work": _l("Log your visits to the residents you care for, and take the residents' demands."),
     },
     "领导查看": {
-        "entities": _all(R, [e for e in BUSINESS if e not in CARE] + SERVICE + WORK + RECORDS + COBUILDING),
+        "entities": _all(R, [e for e in BUSINESS if e not in CARE] + SERVICE + WORK + RECORDS + COBUILDING
+                                     + SIGNATURES),
         "actions": {},
         "security": False, "sensitive": False,
         "work": _l("Read everything in your scope for meetings; nothing can be changed."),

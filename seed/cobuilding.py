@@ -53,6 +53,7 @@ def load(community, users, counts, end: datetime.datetime) -> None:
     counts["pledge_project"] += len(projects)
     counts["member_pledge"] += _member_pledges(community, rng, today)
     counts["fund"] += _funds(community, projects, users, rng, today)
+    counts["meeting"] += _meetings(community, users, today)
     db.session.commit()
 
 
@@ -155,3 +156,61 @@ def _funds(community, projects, users, rng, today) -> int:
                                     approver=approver, voucher_no=f"ZC-GJ{project.id:03d}"))
         made += 1
     return made
+
+
+#: 宇辉星城's 10-person group: grid workers, sinking party members, the owners' committee
+#: and the property company's representatives
+GROUP = "网格员周敏、网格员陈刚、下沉党员王建国、下沉党员李秀英、下沉党员张伟、业委会主任刘志强、业委会委员赵丽、" \
+        "物业经理孙海涛、物业客服吴静、居民代表郑大勇"
+#: (months ago (None: the room's opening, 2020-11), subject, agenda, decisions: (content, class, owner type, days to do, done?))
+MEETINGS = [
+    (None, "四方联动会议室启用暨首次联席会议", "业委会办公室改建为四方联动会议室；建立10人劝导小组",
+     [("组建10人小组，对小区不文明行为进行劝导", "long_term", "residents_committee", 30, True)]),
+    (10, "消防设施改造议定", "消防管网老化、消防栓损坏，物业与业委会对费用分担有争议",
+     [("消防设施改造由结对单位共建，物业配合施工，业委会监督", "urgent", "property_company", 150, False),
+      ("每月在四方联动会议通报改造进度", "long_term", "owners_committee", 60, True)]),
+    (2, "小区停车秩序和电动车充电", "楼道电动车充电隐患；地面停车位不足",
+     [("物业在3号楼旁加装电动车集中充电桩", "urgent", "property_company", 45, False),
+      ("网格党支部组织党员夜间劝导楼道充电", "long_term", "grid_branch", 90, False)]),
+]
+
+
+def _meetings(community, users, today) -> int:
+    """宇辉星城's four-party meetings (the room since 2020-11): decisions owned by the
+    parties, some carried out, some open, one overdue; all signed but the latest."""
+    from models.meetings import AgendaItem, Decision, Meeting, close, complete_decision, linkage_parties, sign
+    from models.places import Compound, Station
+
+    compound = db.session.scalars(select(Compound).where(Compound.community_id == community.id,
+                                                         Compound.name == "宇辉星城")).one()
+    station = db.session.scalars(select(Station).where(Station.compound_id == compound.id)).first()
+    parties = linkage_parties(compound)
+    secretary = users["secretary"]
+    for months, title, agenda, decisions in MEETINGS:
+        held = datetime.datetime(2020, 11, 18, 15) if months is None else \
+            datetime.datetime.combine(_months(today, -months), datetime.time(15))
+        with clock.frozen(held):
+            meeting = domain.save(Meeting(type="four_party", title=f"宇辉星城{title}", community=community,
+                                          station=station, compound=compound, held_at=held,
+                                          place="宇辉星城四方联动会议室（原业委会办公室）", parties=parties,
+                                          attendees=GROUP, minutes=f"<p>会议议定：{agenda}。</p>"))
+            domain.save(AgendaItem(meeting=meeting, title=agenda))
+            made = []
+            for content, kind, owner_type, days, done in decisions:
+                owner = next(p for p in parties if p.type == owner_type)
+                made.append((domain.save(Decision(meeting=meeting, content=content, decision_class=kind, owner=owner,
+                                                  due_on=held.date() + datetime.timedelta(days=days))), done))
+        for decision, done in made:
+            if done:
+                with clock.frozen(held + datetime.timedelta(days=20)):
+                    complete_decision(decision, secretary, result="已按决议落实，四方联动会议通报")
+        if months is None or months > 2:
+            with clock.frozen(held + datetime.timedelta(hours=2)):
+                for party in parties:
+                    sign(meeting, party, secretary, signed_by=f"{party.name}代表")
+                close(meeting, secretary)
+    from models.meetings import sweep
+
+    with clock.frozen(datetime.datetime.combine(today, datetime.time(8))):
+        sweep()
+    return len(MEETINGS)

@@ -2,7 +2,7 @@
 and custom subclasses of generated views (registered with ``registry.override``)."""
 from flask_babel import lazy_gettext as _l
 
-from views import bulletins, care, cobuilding, home, honours, organisations, service, volunteers  # noqa: F401  (overrides register on import)
+from views import bulletins, care, cobuilding, home, honours, meetings, organisations, service, volunteers  # noqa: F401,E501  (overrides register on import)
 
 
 def register(appbuilder) -> None:
