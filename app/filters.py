@@ -82,7 +82,21 @@ class FilterQuickSearch(fab.BaseFilter):
         if not columns:
             return query
         like = f"%{text}%"
-        return query.filter(or_(*[getattr(self.model, c).ilike(like) for c in columns]))
+        return query.filter(or_(*[_matches(self.model, c, like) for c in columns]))
+
+
+def _matches(model, name: str, like: str):
+    """``name`` contains the text: a text column, or a parent (many-to-one) whose name
+    or picker rule matches."""
+    from sqlalchemy import inspect as sa_inspect
+
+    attribute = getattr(model, name)
+    relationship = sa_inspect(model).relationships.get(name)
+    if relationship is None:
+        return attribute.ilike(like)
+    target = relationship.mapper.class_
+    condition = target.picker_filter(like) if hasattr(target, "picker_filter") else target.name.ilike(like)
+    return attribute.has(condition)
 
 
 def _exact_id_search(model, text: str):

@@ -29,7 +29,7 @@ HONOURS = ["StarRound", "StarNominee", "Commendation", "Honoree", "Bulletin"]
 WORK = VOLUNTEERS + POINTS + HONOURS
 #: 共建: pledge projects and milestones, member pledges, funds and their movements
 COBUILDING = ["PledgeProject", "Milestone", "MemberPledge", "PledgeRecord", "Fund", "Contribution", "Expenditure",
-              "Meeting", "AgendaItem", "Decision"]
+              "Meeting", "AgendaItem", "Decision", "ContactCard"]
 #: the parties' signatures under a meeting's minutes: written on the meeting's page only
 SIGNATURES = ["SignOff"]
 #: read-only records of the volunteers' work (issued from the volunteer's page)
@@ -54,7 +54,7 @@ RUNNING = {"Activity": ["run", "export"], "Exchange": ["approve", "export"], "Vo
            "StarRound": ["export"], "Commendation": ["export"], "Bulletin": ["export"],
            "PledgeProject": ["track", "export"], "MemberPledge": ["export"], "Fund": ["export"],
            "Contribution": ["export"], "Expenditure": ["export"], "Meeting": ["convene", "export"],
-           "Decision": ["export"]}
+           "Decision": ["export"], "ContactCard": ["export"]}
 #: revealing sensitive personal data, for roles marked "sensitive"
 SENSITIVE = ("can_reveal", "SensitiveData")
 

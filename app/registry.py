@@ -20,7 +20,7 @@ from flask import url_for
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 from sqlalchemy import inspect as sa_inspect
-from sqlalchemy.orm import ColumnProperty, RelationshipProperty
+from sqlalchemy.orm import ColumnProperty, InstrumentedAttribute, RelationshipProperty
 
 from app import crud, fields, richtext
 from app.declare import choices_of
@@ -143,7 +143,14 @@ def quick_search_columns(model, search_columns) -> list[str]:
             if getattr(column.type, "length", None) and not column.info.get("dict_type") \
                     and column.info.get("choices") is None:
                 result.append(name)
+        elif isinstance(prop, RelationshipProperty) and not prop.uselist and _searchable_target(prop.mapper.class_):
+            result.append(name)  # a card's compound, a volunteer's resident: searched by the parent's name
     return result
+
+
+def _searchable_target(target) -> bool:
+    """A parent found by its name (or its own picker rule) in a child's quick search."""
+    return hasattr(target, "picker_filter") or isinstance(getattr(target, "name", None), InstrumentedAttribute)
 
 
 def _default_columns(model) -> list[str]:

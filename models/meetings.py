@@ -173,7 +173,7 @@ class Decision(InCommunity, Tracked, Model):
     meeting_id: Mapped[int] = mapped_column(ForeignKey("meeting.id", ondelete="CASCADE"), index=True)
     meeting: Mapped[Meeting] = relationship(backref=backref("decisions", order_by="Decision.id"),
                                             info=field(_l("Joint meeting")))
-    content: Mapped[str] = mapped_column(Text, info=field(_l("Decision")))
+    content: Mapped[str] = mapped_column(Text, info=field(_l("Resolution")))
     decision_class: Mapped[str] = mapped_column(String(12), default=LONG_TERM, info=field(
         _l("Class"), choices=CLASSES))
     owner_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)

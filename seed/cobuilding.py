@@ -54,6 +54,7 @@ def load(community, users, counts, end: datetime.datetime) -> None:
     counts["member_pledge"] += _member_pledges(community, rng, today)
     counts["fund"] += _funds(community, projects, users, rng, today)
     counts["meeting"] += _meetings(community, users, today)
+    counts["contact_card"] += _cards(community)
     db.session.commit()
 
 
@@ -214,3 +215,26 @@ def _meetings(community, users, today) -> int:
     with clock.frozen(datetime.datetime.combine(today, datetime.time(8))):
         sweep()
     return len(MEETINGS)
+
+
+#: 管片民警 of the community's police station (one per two grids)
+POLICE = [("李警官", "0712-2361101"), ("王警官", "0712-2361102"), ("陈警官", "0712-2361103")]
+
+
+def _cards(community) -> int:
+    """A 便民服务一卡明 card for every compound of the community."""
+    from models.places import Compound, Station
+    from models.stations import ContactCard
+
+    with_station = set(db.session.scalars(select(Station.compound_id).where(Station.community_id == community.id)))
+    compounds = db.session.scalars(select(Compound).where(Compound.community_id == community.id)
+                                   .order_by(Compound.id)).all()
+    cards = []
+    for i, compound in enumerate(compounds):
+        name, phone = POLICE[(compound.grid_id or i) % len(POLICE)]
+        cards.append(ContactCard(compound=compound, police_name=name, police_phone=phone, power_repair="95598",
+                                 water_repair="0712-2826666",
+                                 duty_hours="工作日 9:00–11:30 社区工作者在红色驿站坐班；周六上午网格员值守"
+                                 if compound.id in with_station else "工作日 8:30–17:30 到社区党群服务中心办理"))
+    domain.save_many(cards)
+    return len(cards)

@@ -2,7 +2,9 @@
 and custom subclasses of generated views (registered with ``registry.override``)."""
 from flask_babel import lazy_gettext as _l
 
-from views import bulletins, care, cobuilding, home, honours, meetings, organisations, service, volunteers  # noqa: F401,E501  (overrides register on import)
+# overrides register on import
+from views import (bulletins, care, cobuilding, home, honours, meetings, organisations, service, stations,  # noqa: F401
+                   volunteers)
 
 
 def register(appbuilder) -> None:
@@ -18,6 +20,7 @@ def register(appbuilder) -> None:
     appbuilder.add_view_no_menu(PublicNoticeView)
     appbuilder.add_view_no_menu(honours.PublicStarsView)
     appbuilder.add_view_no_menu(cobuilding.PublicCobuildingView)
+    appbuilder.add_view_no_menu(stations.PublicCardView)
 
     from views import open311, rates
 
