@@ -29,7 +29,8 @@ HONOURS = ["StarRound", "StarNominee", "Commendation", "Honoree", "Bulletin"]
 WORK = VOLUNTEERS + POINTS + HONOURS
 #: 共建: pledge projects and milestones, member pledges, funds and their movements
 COBUILDING = ["PledgeProject", "Milestone", "MemberPledge", "PledgeRecord", "Fund", "Contribution", "Expenditure",
-              "Meeting", "AgendaItem", "Decision", "ContactCard"]
+              "Meeting", "AgendaItem", "Decision", "ContactCard", "StationCharter", "DutySlot", "PolicyGuide",
+              "WindowService", "MediationCase", "AssessmentTemplate", "AssessmentItem", "Assessment"]
 #: the parties' signatures under a meeting's minutes: written on the meeting's page only
 SIGNATURES = ["SignOff"]
 #: read-only records of the volunteers' work (issued from the volunteer's page)
@@ -44,7 +45,8 @@ EVERY = "*"
 EXTRA_MENUS = {"OverdueList": ("Visit", "care", R), "DispatchDesk": ("Demand", "service", "dispatch"),
                "TakerDesk": ("Demand", "service", "claim"), "DemandIntake": ("Demand", "service", W),
                "ServiceRates": ("Demand", "service", R), "Notifications": ("Demand", "service", R),
-               "BulletinArchive": ("Bulletin", "honours", R)}
+               "BulletinArchive": ("Bulletin", "honours", R), "WindowStats": ("WindowService", "cobuilding", R),
+               "AssessmentRanking": ("Assessment", "cobuilding", R)}
 #: the workflow actions of the 三单 loop (see models.service.TRANSITIONS)
 DISPATCHING = {"Demand": ["dispatch", "rate", "export"]}
 TAKING = {"Demand": ["claim"]}
@@ -54,7 +56,8 @@ RUNNING = {"Activity": ["run", "export"], "Exchange": ["approve", "export"], "Vo
            "StarRound": ["export"], "Commendation": ["export"], "Bulletin": ["export"],
            "PledgeProject": ["track", "export"], "MemberPledge": ["export"], "Fund": ["export"],
            "Contribution": ["export"], "Expenditure": ["export"], "Meeting": ["convene", "export"],
-           "Decision": ["export"], "ContactCard": ["export"]}
+           "Decision": ["export"], "ContactCard": ["export"], "DutySlot": ["export"], "PolicyGuide": ["export"],
+           "WindowService": ["export"], "MediationCase": ["export"], "Assessment": ["export"]}
 #: revealing sensitive personal data, for roles marked "sensitive"
 SENSITIVE = ("can_reveal", "SensitiveData")
 

@@ -435,3 +435,14 @@ def period_label(day: datetime.date, unit: str) -> str:
     if unit == WEEK:
         return gettext("Week of %(date)s", date=day.isoformat())
     return day.isoformat()
+
+
+def month_of(column):
+    """The first day of ``column``'s month, in SQL (for GROUP BY month on either database)."""
+    truncate, _hours = _dialect_functions(_dialect())
+    return truncate(column, MONTH)
+
+
+def as_date(value) -> datetime.date:
+    """A month bucket as a date, whichever database computed it."""
+    return _as_date(value)

@@ -31,8 +31,6 @@ from models.volunteers import _changed, _visible
 
 MEETING_TYPES = {"four_party": _l("Four-party meeting"), "three_party": _l("Three-party meeting"),
                  "residents": _l("Residents' deliberation"), "joint": _l("Joint conference")}
-#: the organisation types that take part in a compound's linkage meetings, in order
-LINKAGE_TYPES = ("residents_committee", "grid_branch", "owners_committee", "property_company", "self_management")
 PLANNED, HELD, CLOSED = "planned", "held", "closed"
 MEETING_STATUSES = {PLANNED: _l("Planned"), HELD: _l("Held"), CLOSED: _l("Closed")}
 
@@ -120,18 +118,11 @@ class Meeting(InCommunity, Tracked, Model):
 
 
 def linkage_parties(compound: Compound) -> list:
-    """The parties of a compound's linkage meetings: the residents' committee of its
-    community, its grid's party branch, its owners' committee, property company or
-    self-management committee."""
-    from app.extensions import db
+    """The organisations of the compound's linkage parties (as its station shows them:
+    :func:`models.places.compound_linkage`), those registered."""
+    from models.places import compound_linkage
 
-    rows = db.session.scalars(select(Organisation).where(
-        Organisation.type.in_(LINKAGE_TYPES),
-        ((Organisation.compound_id == compound.id)
-         | ((Organisation.type == "grid_branch") & (Organisation.grid_id == compound.grid_id))
-         | ((Organisation.type == "residents_committee") & (Organisation.community_id == compound.community_id)))
-    ).order_by(Organisation.id)).all()
-    return sorted(rows, key=lambda o: LINKAGE_TYPES.index(o.type))
+    return [org for _label, org in compound_linkage(compound) if isinstance(org, Organisation)]
 
 
 class AgendaItem(InCommunity, Tracked, Model):

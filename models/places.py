@@ -372,6 +372,39 @@ LINKAGE = {
 LINKAGE[SELF_BUILT] = LINKAGE[SANWU]
 
 
+def compound_linkage(compound) -> list[tuple]:
+    """A compound's linkage parties (LINKAGE by its type), each with the organisation
+    that fills it (the owner unit's name for unit-built compounds), or None where none
+    is registered yet. What a station shows and what a joint meeting invites."""
+    from models.orgs import Organisation
+    from app.extensions import db
+
+    parties = LINKAGE.get(compound.type, [])
+    codes = {code for _label, code, _where in parties if code}
+    orgs = db.session.scalars(select(Organisation).where(
+        Organisation.type.in_(codes),
+        Organisation.community_id == compound.community_id)).all() if codes else []
+    result = []
+    for label, code, where in parties:
+        match = None
+        if code is None:
+            result.append((label, compound.owner_unit or None))
+            continue
+        for org in orgs:
+            if org.type != code:
+                continue
+            if where == "community" and org.compound_id is None:
+                match = org
+            elif where == "compound" and org.compound_id == compound.id:
+                match = org
+            elif where == "grid" and compound.grid_id and org.grid_id == compound.grid_id:
+                match = org
+            if match:
+                break
+        result.append((label, match))
+    return result
+
+
 class Station(InCommunity, Tracked, Model):
     """红色驿站: the service point of a compound; 阵地 is its room."""
 
@@ -385,6 +418,7 @@ class Station(InCommunity, Tracked, Model):
     room: Mapped[Optional[str]] = mapped_column(
         String(200), info=field(_l("Room (阵地)"), _l("Where the station meets: building and room")))
     opened_on: Mapped[Optional[datetime.date]] = mapped_column(Date, info=field(_l("Opened on")))
+    area: Mapped[Optional[int]] = mapped_column(Integer, info=field(_l("Area (m²)")))
     phone: Mapped[Optional[str]] = mapped_column(String(40), info=field(_l("Phone")))
     notes: Mapped[Optional[str]] = mapped_column(Text, info=field(_l("Notes")))
 
@@ -395,47 +429,19 @@ class Station(InCommunity, Tracked, Model):
         icon = "fa-flag"
         list_columns = ["name", "compound", "compound.type", "grid", "room", "opened_on"]
         search_columns = ["name", "compound", "grid"]
-        show_columns = ["name", "compound", "community", "grid", "room", "opened_on", "phone",
+        show_columns = ["name", "compound", "community", "grid", "room", "area", "opened_on", "phone",
                         "linkage_text", "notes"]
-        form_columns = ["compound", "name", "room", "opened_on", "phone", "notes"]
+        form_columns = ["compound", "name", "room", "area", "opened_on", "phone", "notes"]
         order = ("name", "asc")
         scope = Scope(community="community_id", grid="grid_id")
         derive = {"community": "compound.community", "grid": "compound.grid"}
         labels = {"linkage_text": _l("Linkage parties"), "compound.type": _l("Compound type")}
+        related = ["duty_slots", "charters"]  # 坐班 and 有制度 (models.stations)
 
     def linkage(self) -> list[tuple]:
         """The station's linkage parties, each with the organisation that fills it
         (or None where none is registered yet), derived from the compound type."""
-        from models.orgs import Organisation
-        from app.extensions import db
-
-        compound = self.compound
-        if compound is None:
-            return []
-        parties = LINKAGE.get(compound.type, [])
-        codes = {code for _label, code, _where in parties if code}
-        orgs = db.session.scalars(select(Organisation).where(
-            Organisation.type.in_(codes),
-            Organisation.community_id == compound.community_id)).all() if codes else []
-        result = []
-        for label, code, where in parties:
-            match = None
-            if code is None:
-                result.append((label, compound.owner_unit or None))
-                continue
-            for org in orgs:
-                if org.type != code:
-                    continue
-                if where == "community" and org.compound_id is None:
-                    match = org
-                elif where == "compound" and org.compound_id == compound.id:
-                    match = org
-                elif where == "grid" and compound.grid_id and org.grid_id == compound.grid_id:
-                    match = org
-                if match:
-                    break
-            result.append((label, match))
-        return result
+        return compound_linkage(self.compound) if self.compound is not None else []
 
     @property
     def linkage_text(self) -> str:

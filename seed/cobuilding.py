@@ -55,6 +55,11 @@ def load(community, users, counts, end: datetime.datetime) -> None:
     counts["fund"] += _funds(community, projects, users, rng, today)
     counts["meeting"] += _meetings(community, users, today)
     counts["contact_card"] += _cards(community)
+    counts["duty_slot"] += _stations(community)
+    counts["policy_guide"] += _guides(community)
+    counts["window_service"] += _window(community, rng, today)
+    counts["mediation_case"] += _mediation(community, today)
+    counts["assessment"] += _assessments(community, rng, today)
     db.session.commit()
 
 
@@ -238,3 +243,190 @@ def _cards(community) -> int:
                                  if compound.id in with_station else "工作日 8:30–17:30 到社区党群服务中心办理"))
     domain.save_many(cards)
     return len(cards)
+
+
+CHARTERS = [("红色驿站议事规则", "议题征集、会前公示、协商表决、结果公开"),
+            ("联动各方职责清单", "居委会、党组织、业委会或自管委、物业各方的职责和联系人")]
+
+
+def _stations(community) -> int:
+    """Every station's 阵地 area, its two rules, and a roster: each station has a cadre on
+    one half-day a week (no cadre in two places at once) and its grid worker on Saturday."""
+    from models.people import CADRE, GRID_WORKER, Staff
+    from models.places import Station
+    from models.stations import DutySlot, StationCharter
+
+    stations = db.session.scalars(select(Station).where(Station.community_id == community.id)
+                                  .order_by(Station.id)).all()
+    cadres = db.session.scalars(select(Staff).where(Staff.community_id == community.id, Staff.post == CADRE)
+                                .order_by(Staff.id)).all()
+    workers = {s.grid_id: s for s in db.session.scalars(select(Staff).where(
+        Staff.community_id == community.id, Staff.post == GRID_WORKER))}
+    saturday: dict = {}
+    slots = []
+    for i, station in enumerate(stations):
+        station.area = 20 + (i * 7) % 40
+        domain.save(station)
+        for title, summary in CHARTERS:
+            domain.save(StationCharter(station=station, title=title, summary=summary,
+                                       adopted_on=station.opened_on or datetime.date(2021, 1, 1)))
+        morning = (i // (len(cadres) * 5)) == 0
+        slots.append(DutySlot(station=station, staff=cadres[i % len(cadres)], weekday=str((i // len(cadres)) % 5),
+                              starts="09:00" if morning else "14:30", ends="11:30" if morning else "17:00",
+                              task="社区业务一站办、接待群众"))
+        worker = workers.get(station.grid_id)
+        if worker is not None:
+            hour = 8 + saturday.get(worker.id, 0)  # one station after another on Saturday
+            saturday[worker.id] = saturday.get(worker.id, 0) + 1
+            if hour < 20:
+                slots.append(DutySlot(station=station, staff=worker, weekday="5", starts=f"{hour:02d}:00",
+                                      ends=f"{hour:02d}:50", task="网格员值守"))
+    for slot in slots:
+        domain.save(slot)
+    return len(slots)
+
+
+#: a dozen policy guides: (category, title, content, materials, where and when)
+GUIDES = [
+    ("civil_affairs", "城乡居民最低生活保障（低保）申请", "家庭人均收入低于当地低保标准、且家庭财产符合规定的居民，可申请低保。",
+     "户口簿\n身份证\n家庭收入证明\n银行卡", "社区党群服务中心民政窗口，工作日 8:30–17:30"),
+    ("civil_affairs", "特困人员救助供养", "无劳动能力、无生活来源、无法定赡养抚养扶养义务人的老年人、残疾人和未成年人可申请。",
+     "户口簿\n身份证\n残疾证（如有）", "社区民政窗口"),
+    ("civil_affairs", "临时救助", "因火灾、交通事故、突发重大疾病等导致基本生活暂时困难的家庭可申请临时救助。",
+     "身份证\n困难情况说明\n相关证明材料", "社区民政窗口"),
+    ("elderly", "80周岁以上高龄津贴", "年满80周岁的本市户籍老人，按月发放高龄津贴。", "户口簿\n身份证\n银行卡",
+     "社区民政窗口，工作日上午"),
+    ("disability", "残疾人证办理", "符合残疾标准的居民可申请办理第二代残疾人证，享受相关补贴。", "户口簿\n身份证\n近期二寸照片\n病历资料",
+     "社区残联专干，每周二、四上午"),
+    ("disability", "困难残疾人生活补贴和重度残疾人护理补贴", "低保家庭中的残疾人、一级二级重度残疾人可申请补贴。",
+     "残疾人证\n户口簿\n银行卡", "社区残联专干"),
+    ("medical_insurance", "城乡居民基本医疗保险参保缴费", "未参加职工医保的城乡居民，每年集中缴费期内办理参保缴费。",
+     "身份证或户口簿", "社区医保窗口，或手机“楚税通”缴费"),
+    ("medical_insurance", "门诊慢特病待遇申请", "患高血压、糖尿病等门诊慢特病的参保人可申请门诊待遇。", "身份证\n医保卡\n诊断证明及病历",
+     "社区医保窗口"),
+    ("social_security", "城乡居民基本养老保险参保", "年满16周岁、未参加职工养老保险的城乡居民可参保。", "身份证\n户口簿",
+     "社区社保窗口，工作日 8:30–17:30"),
+    ("family_planning", "计划生育家庭特别扶助", "独生子女伤残或死亡家庭的夫妻，符合条件的可申请特别扶助金。",
+     "户口簿\n身份证\n独生子女证\n相关证明", "社区计生专干"),
+    ("employment", "就业困难人员认定和灵活就业社保补贴", "就业困难人员灵活就业后可申请社会保险补贴。", "身份证\n就业创业证\n缴费凭证",
+     "社区就业服务窗口"),
+    ("housing", "公共租赁住房申请", "住房困难的低收入家庭和新就业无房职工可申请公共租赁住房。", "户口簿\n身份证\n收入证明\n住房情况证明",
+     "社区住房保障窗口"),
+]
+
+
+def _guides(community) -> int:
+    from models.guides import PolicyGuide
+
+    domain.save_many([PolicyGuide(community=community, category=c, title=t, content=f"<p>{body}</p>",
+                                  materials=materials, where_when=where, contact="文化路社区党群服务中心 0712-2345678")
+                      for c, t, body, materials, where in GUIDES])
+    return len(GUIDES)
+
+
+def _window(community, rng, today) -> int:
+    """A year of the one-stop window: about 60 matters a month, most done in one visit."""
+    from models.guides import WindowService
+    from models.people import CADRE, Person, Staff
+
+    handlers = db.session.scalars(select(Staff).where(Staff.community_id == community.id, Staff.post == CADRE)
+                                  .order_by(Staff.id)).all()
+    people = db.session.scalars(select(Person).where(Person.community_id == community.id,
+                                                     Person.birth_date < today - datetime.timedelta(days=18 * 366))
+                                .order_by(Person.id).limit(500)).all()
+    kinds = ["certificate", "social_security", "medical_insurance", "subsistence", "disability", "family_planning",
+             "elderly", "other"]
+    rows = []
+    for day in range(365):
+        served = today - datetime.timedelta(days=day)
+        if served.weekday() >= 5:
+            continue
+        for _ in range(rng.randint(1, 4)):
+            visits = 1 if rng.random() < 0.88 else rng.randint(2, 3)
+            rows.append(WindowService(community=community, service_type=rng.choice(kinds), person=rng.choice(people),
+                                      handler=rng.choice(handlers), served_on=served, visits=visits,
+                                      result="已办结" if visits == 1 else "补齐材料后办结",
+                                      satisfaction=rng.choice("55554443")))
+    domain.save_many(rows, chunk=500)
+    return len(rows)
+
+
+#: 宇辉星城's five mediated disputes and two elsewhere
+DISPUTES = [
+    ("宇辉星城", "property", "业主与物业因物业费和公共收益公开问题发生争执", "agreed", "物业公示近三年公共收益，业主补缴物业费"),
+    ("宇辉星城", "leak", "楼上卫生间漏水殃及楼下住户", "agreed", "楼上住户承担维修费用，三日内完成防水"),
+    ("宇辉星城", "parking", "地下车库车位占用纠纷", "agreed", "按车位登记重新划线，违规占用者移车"),
+    ("宇辉星城", "neighbour", "楼道堆放杂物引发邻里争吵", "agreed", "双方清理杂物，签订文明公约"),
+    ("宇辉星城", "property", "业委会与物业就消防设施维修责任争议", "agreed", "四方联动会议议定，由共建项目实施改造"),
+    ("建材宿舍", "family", "老人赡养费分担家庭纠纷", "mediating", None),
+    ("种子公司宿舍", "neighbour", "楼栋公共区域种菜引发纠纷", "failed", "双方未能达成一致，告知可申请人民调解委员会调解"),
+]
+
+
+def _mediation(community, today) -> int:
+    from models.mediation import MediationCase
+    from models.places import Compound
+
+    made = 0
+    for i, (compound_name, kind, summary, status, agreement) in enumerate(DISPUTES):
+        compound = db.session.scalars(select(Compound).where(Compound.community_id == community.id,
+                                                             Compound.name == compound_name)).one()
+        applied = today - datetime.timedelta(days=400 - i * 50)
+        closed = applied + datetime.timedelta(days=12) if status != "mediating" else None
+        with clock.frozen(datetime.datetime.combine(closed or applied, datetime.time(10))):
+            domain.save(MediationCase(community=community, compound=compound, dispute_type=kind, summary=summary,
+                                      parties=f"{compound_name}{i + 1}栋住户甲、住户乙", status=status,
+                                      mediators="社区调委会主任、网格员、下沉党员",
+                                      applied_on=applied, agreement=agreement,
+                                      closed_on=closed))
+        made += 1
+    return made
+
+
+#: 考核激励 templates: (subject type, name, [(item, maximum)])
+TEMPLATES = [
+    ("worker", "社区工作者年度考核", [("坐班和一站办", 30), ("网格走访", 30), ("“三单”办理", 25), ("群众评价", 15)]),
+    ("member", "下沉党员年度考核", [("报到和亮身份", 20), ("认领需求和结对帮扶", 40), ("志愿服务", 25), ("公开承诺践诺", 15)]),
+    ("volunteer", "志愿者年度考核", [("服务时长", 50), ("服务质量", 30), ("带动他人", 20)]),
+    ("committee", "自管委年度考核", [("小区环境", 30), ("议事协商", 30), ("矛盾化解", 20), ("居民满意度", 20)]),
+]
+
+
+def _assessments(community, rng, today) -> int:
+    """Last year's assessments: every cadre, 20 sinking party members, the 20 volunteers
+    with most points and every 自管委, scored item by item."""
+    from models.assessments import Assessment, AssessmentItem, AssessmentTemplate, record_scores
+    from models.orgs import Organisation
+    from models.people import CADRE, PartyMember, Person, Staff
+    from models.volunteers import REGISTERED, Volunteer
+
+    period = str(today.year - 1)
+    subjects = {
+        "worker": [(s.name, None) for s in db.session.scalars(select(Staff).where(
+            Staff.community_id == community.id, Staff.post == CADRE).order_by(Staff.id))],
+        "member": [(p.name, p) for p in db.session.scalars(select(Person).join(
+            PartyMember, PartyMember.person_id == Person.id).where(PartyMember.community_id == community.id,
+                                                                   PartyMember.category == "sinking")
+            .order_by(Person.id).limit(20))],
+        "volunteer": [(p.name, p) for p in db.session.scalars(select(Person).join(
+            Volunteer, Volunteer.person_id == Person.id).where(Volunteer.community_id == community.id,
+                                                               Volunteer.status == REGISTERED,
+                                                               Volunteer.guardian_id.is_(None))
+            .order_by(Volunteer.points_balance.desc(), Person.id).limit(20))],
+        "committee": [(o.name, None) for o in db.session.scalars(select(Organisation).where(
+            Organisation.community_id == community.id, Organisation.type == "self_management")
+            .order_by(Organisation.id))],
+    }
+    made = 0
+    for kind, name, items in TEMPLATES:
+        template = domain.save(AssessmentTemplate(community=community, name=name, subject_type=kind,
+                                                  note="年终由社区两委会对照考核细则逐项评分"))
+        rows = [domain.save(AssessmentItem(template=template, title=title, max_score=top, position=i + 1))
+                for i, (title, top) in enumerate(items)]
+        for subject, person in subjects[kind]:
+            assessment = domain.save(Assessment(template=template, period=period, subject=subject[:60], person=person,
+                                                assessed_on=datetime.date(today.year, 1, 10)
+                                                if datetime.date(today.year, 1, 10) <= today else today))
+            record_scores(assessment, {r.id: rng.randint(r.max_score * 6 // 10, r.max_score) for r in rows})
+            made += 1
+    return made

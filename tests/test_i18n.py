@@ -73,7 +73,9 @@ _ALLOWED = {"Excel", "English", "WHL", "HY", "km", "GB", "OpenAPI", "Swagger", "
             "WH",  # WH: the demand number prefix (DEMAND_NUMBER_PREFIX)
             "ZY", "DH", "ZM",  # volunteer numbers (WHL-ZY0001), vouchers (DH-2026-000001), certificates (ZM-…)
             # file formats named in upload hints (照片（JPEG、PNG、WebP）、PDF、Word …, 5 MB)
-            "JPEG", "PNG", "WebP", "PDF", "Word", "PowerPoint", "MB", "KB"}
+            "JPEG", "PNG", "WebP", "PDF", "Word", "PowerPoint", "MB", "KB",
+            # receipt and voucher numbers of funds (SJ…, ZC…, GJ…), mediation case numbers (TJ-2026-0001)
+            "SJ", "ZC", "GJ", "TJ"}
 _VISIBLE_ATTRS = re.compile(r'\s(?:placeholder|title|alt|data-placeholder|aria-label)="([^"]*)"')
 _BUTTON_VALUES = re.compile(r'<input[^>]*type="(?:submit|button|reset)"[^>]*value="([^"]*)"'
                             r'|<input[^>]*value="([^"]*)"[^>]*type="(?:submit|button|reset)"')

@@ -105,7 +105,7 @@ def test_the_policy_table_keeps_the_three_admins_apart():
     assert not care & set(roles["街道管理员"]["entities"])
     assert all(level == policy.R for level in roles["街道管理员"]["entities"].values())
     assert set(roles["领导查看"]["entities"]) == (business - care) | set(policy.SERVICE) | set(policy.WORK) \
-        | set(policy.RECORDS)
+        | set(policy.RECORDS) | set(policy.COBUILDING) | set(policy.SIGNATURES)
     assert all(level == policy.R for level in roles["领导查看"]["entities"].values())
     assert not any(roles["领导查看"]["actions"].values())
 

@@ -3,8 +3,8 @@ and custom subclasses of generated views (registered with ``registry.override``)
 from flask_babel import lazy_gettext as _l
 
 # overrides register on import
-from views import (bulletins, care, cobuilding, home, honours, meetings, organisations, service, stations,  # noqa: F401
-                   volunteers)
+from views import (assessments, bulletins, care, cobuilding, guides, home, honours, meetings,  # noqa: F401
+                   organisations, service, stations, volunteers)
 
 
 def register(appbuilder) -> None:
@@ -27,4 +27,7 @@ def register(appbuilder) -> None:
     service.install(appbuilder)
     rates.install(appbuilder)
     bulletins.install(appbuilder)
+    guides.install(appbuilder)
+    appbuilder.add_link("AssessmentRanking", href="/assessment/ranking/", label=_l("Assessment ranking"),
+                        icon="fa-sort-amount-desc", category="cobuilding")
     open311.install(appbuilder)

@@ -56,3 +56,46 @@ class PublicCardView(BaseView):
         if compound is None or compound.contact_card is None:
             abort(404)
         return render_template("public/card.html", **card_contents(compound), app_name=self.appbuilder.app_name)
+
+
+# ----------------------------------------------------------------------------- the station page
+
+from models.places import Station  # noqa: E402
+from models.stations import WEEKDAYS, five_haves, on_duty  # noqa: E402
+
+_GeneratedStation = generated_view(Station)
+
+
+@override(Station)
+class StationView(WithExtras, _GeneratedStation):
+    """A station's page: its 五个有 checklist for a period (default: the last three
+    months), who is on duty today, and the week's roster."""
+
+    show_template = "stations/station.html"
+
+    def extras(self, item) -> dict:
+        import datetime
+
+        from flask import request
+
+        from app import clock
+
+        def day(name, default):
+            try:
+                return datetime.date.fromisoformat(request.args.get(name) or "") or default
+            except ValueError:
+                return default
+
+        end = day("end", clock.today())
+        start = day("start", end - datetime.timedelta(days=91))
+        if start > end:
+            start, end = end, start
+        return {"station": item, "checklist": five_haves(item, start, end), "today_slots": on_duty(item),
+                "weekdays": WEEKDAYS, "roster": list(item.duty_slots),
+                "may_add": _can_write("DutySlot")}
+
+
+def _can_write(entity: str) -> bool:
+    from flask import current_app
+
+    return current_app.appbuilder.sm.has_access("can_write", entity)
