@@ -2,8 +2,9 @@
 
 A bulletin is 第 N 期 of its community (the number is unique there and proposed as the
 next one), with a title, a date, a rich-text body (sanitized on every save by
-:mod:`app.richtext`), attachments (checked by content, :mod:`app.uploads`), and links
-to the activities and star rounds it reports. Its page prints as the paper bulletin.
+:mod:`app.richtext`), and links
+to the activities and star rounds it reports (attachments: :mod:`models.attachments`).
+Its page prints as the paper bulletin.
 """
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ import datetime
 from typing import Optional
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Column, Date, DateTime, ForeignKey, Integer, String, Table, Text, UniqueConstraint, func, select
-from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
+from sqlalchemy import Column, Date, ForeignKey, Integer, String, Table, Text, UniqueConstraint, func, select
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app import clock
 from app.declare import Admin as AdminBase, EXPORT, Scope, field
@@ -28,11 +29,6 @@ bulletin_star_round = Table(
     "bulletin_star_round", Model.metadata,
     Column("bulletin_id", ForeignKey("bulletin.id", ondelete="CASCADE"), primary_key=True),
     Column("star_round_id", ForeignKey("star_round.id", ondelete="CASCADE"), primary_key=True))
-
-#: the most attachments of one bulletin, and the size of each
-MAX_ATTACHMENTS = 10
-MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
-
 
 class Bulletin(InCommunity, Tracked, Model):
     """简报: 第 N 期 of a community."""
@@ -110,21 +106,3 @@ def next_number(community_id: int) -> int:
 
     return int(db.session.scalar(select(func.coalesce(func.max(Bulletin.number), 0))
                                  .where(Bulletin.community_id == community_id))) + 1
-
-
-class BulletinAttachment(Model):
-    """An attachment of a bulletin (photos, the PDF of the printed issue, a document)."""
-
-    __tablename__ = "bulletin_attachment"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    bulletin_id: Mapped[int] = mapped_column(ForeignKey("bulletin.id", ondelete="CASCADE"), index=True)
-    bulletin: Mapped[Bulletin] = relationship(backref=backref("attachments", order_by="BulletinAttachment.id",
-                                                              cascade="all, delete-orphan",
-                                                              passive_deletes=True))
-    filename: Mapped[str] = mapped_column(String(200))
-    stored_as: Mapped[str] = mapped_column(String(64), unique=True)
-    content_type: Mapped[str] = mapped_column(String(100))
-    size: Mapped[int] = mapped_column(Integer)
-    uploaded_at: Mapped[datetime.datetime] = mapped_column(DateTime)
-    uploaded_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("ab_user.id", ondelete="SET NULL"))

@@ -15,7 +15,8 @@ from app.domain import DomainError
 from app.extensions import db
 from app.standards import mask_name
 from models import honours
-from models.bulletins import Bulletin, BulletinAttachment, next_number
+from models.attachments import Attachment
+from models.bulletins import Bulletin, next_number
 from models.points import Gift
 from tests import factories as f
 from tests.test_honours import new_round, nominate
@@ -111,33 +112,56 @@ def test_the_archive_lists_every_issue_in_scope(ctx, as_user):
 def test_attachments_are_checked_all_or_none_and_served_in_scope(ctx, as_user, folder):
     made = bulletin()
     worker = as_user("worker")
+
+    def rows():
+        return db.session.scalars(select(Attachment).where(Attachment.owner == "Bulletin",
+                                                           Attachment.owner_id == made.id)
+                                  .order_by(Attachment.id)).all()
+
     bad = worker.post(f"/bulletin/attach/{made.id}", data={
         "files": [(io.BytesIO(PDF_BYTES), "纪要.pdf"), (io.BytesIO(EXE), "照片.jpg")]},
         content_type="multipart/form-data", follow_redirects=True).get_data(as_text=True)
     assert "照片.jpg" in bad
-    assert db.session.scalar(select(func.count()).select_from(BulletinAttachment).where(
-        BulletinAttachment.bulletin_id == made.id)) == 0
+    assert rows() == []
     assert not list((folder / "bulletin").glob("*")) if (folder / "bulletin").exists() else True
     good = worker.post(f"/bulletin/attach/{made.id}", data={
         "files": [(io.BytesIO(PDF_BYTES), "纪要.pdf"), (io.BytesIO(office("word/")), "简报.docx"),
                   (io.BytesIO(png_bytes()), "现场.png")]},
         content_type="multipart/form-data", follow_redirects=True).get_data(as_text=True)
     assert "纪要.pdf" in good and "简报.docx" in good
-    rows = db.session.scalars(select(BulletinAttachment).where(BulletinAttachment.bulletin_id == made.id)
-                              .order_by(BulletinAttachment.id)).all()
-    assert [r.content_type.split("/")[0] for r in rows] == ["application", "application", "image"]
-    pdf = worker.get(f"/bulletin/file/{rows[0].id}")
+    stored = rows()
+    assert [r.content_type.split("/")[0] for r in stored] == ["application", "application", "image"]
+    pdf = worker.get(f"/bulletin/attachment/{made.id}/{stored[0].id}")
     assert pdf.status_code == 200 and pdf.data == PDF_BYTES and "attachment" in pdf.headers["Content-Disposition"]
     assert pdf.headers["X-Content-Type-Options"] == "nosniff"
-    assert as_user("worker2").get(f"/bulletin/file/{rows[0].id}").status_code == 404
-    assert as_user("leader").post(f"/bulletin/detach/{made.id}/{rows[0].id}").status_code in (302, 403)
-    assert db.session.get(BulletinAttachment, rows[0].id) is not None
-    stored = folder / "bulletin" / rows[0].stored_as
-    assert stored.exists()
-    first = rows[0].id
+    assert as_user("worker2").get(f"/bulletin/attachment/{made.id}/{stored[0].id}").status_code == 404
+    other = bulletin()
+    assert worker.get(f"/bulletin/attachment/{other.id}/{stored[0].id}").status_code == 404  # not its file
+    assert as_user("leader").post(f"/bulletin/detach/{made.id}/{stored[0].id}").status_code in (302, 403)
+    assert db.session.get(Attachment, stored[0].id) is not None
+    path = folder / "bulletin" / stored[0].stored_as
+    assert path.exists()
+    first = stored[0].id
     worker.post(f"/bulletin/detach/{made.id}/{first}")
     db.session.expire_all()
-    assert db.session.get(BulletinAttachment, first) is None and not stored.exists()
+    assert db.session.get(Attachment, first) is None and not path.exists()
+
+
+def test_projects_and_meetings_take_attachments_too(ctx, as_user, folder):
+    from models.cobuilding import PledgeProject
+    from models.meetings import Meeting
+
+    worker = as_user("worker")
+    for entity, path in ((PledgeProject, "pledge-project"), (Meeting, "meeting")):
+        item = db.session.scalars(select(entity).where(entity.community_id == f.community().id)).first()
+        worker.post(f"/{path}/attach/{item.id}", data={"files": [(io.BytesIO(PDF_BYTES), "签字页.pdf")]},
+                    content_type="multipart/form-data")
+        row = db.session.scalars(select(Attachment).where(Attachment.owner == entity.__name__,
+                                                          Attachment.owner_id == item.id)).one()
+        page = worker.get(f"/{path}/show/{item.id}").get_data(as_text=True)
+        assert "签字页.pdf" in page
+        assert worker.get(f"/{path}/attachment/{item.id}/{row.id}").data == PDF_BYTES
+        assert as_user("worker2").get(f"/{path}/attachment/{item.id}/{row.id}").status_code == 404
 
 
 def test_the_editor_and_the_list_show_the_body_safely(ctx, as_user):

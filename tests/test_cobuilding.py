@@ -270,6 +270,19 @@ def test_public_boards_and_accounts_show_no_phones_or_id_numbers(client, ctx):
     assert client.get(f"/public/fund/{private.id}").status_code == 404
 
 
+def test_the_board_shows_the_unit_s_members_pledges(client, ctx):
+    from models.cobuilding import MemberPledge
+    from models.people import PartyMember
+
+    with_projects = select(PledgeProject.unit_id)
+    pledge = db.session.scalars(select(MemberPledge).join(PartyMember).where(  # a unit without a project too
+        PartyMember.employer_unit_id.is_not(None), PartyMember.employer_unit_id.not_in(with_projects),
+        MemberPledge.public.is_(True))).first()
+    assert pledge is not None
+    page = client.get(f"/public/pledges/{pledge.member.employer_unit_id}").get_data(as_text=True)
+    assert "党员公开承诺" in page and pledge.content in page and pledge.member.person.name in page
+
+
 def test_the_pledge_board_shows_progress_overdue_and_the_rate(client, ctx):
     made = project(months=1, title="看板测试项目", unit=unit("孝感市盐业公司"))
     page = client.get(f"/public/pledges/{made.unit_id}").get_data(as_text=True)

@@ -25,6 +25,7 @@ from models.cobuilding import (MEMBER_PLEDGE_STATUSES, PROGRESS_MODES, PROJECT_S
                                MemberPledge, PledgeProject)
 from models.orgs import Organisation
 from models.people import PartyMember
+from views.attachments import AttachmentsMixin
 from views.service import _flash_errors
 from views.volunteers import _can
 
@@ -32,9 +33,10 @@ _GeneratedProject = generated_view(PledgeProject)
 
 
 @override(PledgeProject)
-class PledgeProjectView(WithExtras, _GeneratedProject):
+class PledgeProjectView(AttachmentsMixin, WithExtras, _GeneratedProject):
     show_template = "cobuilding/project.html"
-    method_permission_name = {**_GeneratedProject.method_permission_name, "step": "track"}
+    method_permission_name = {**_GeneratedProject.method_permission_name, "step": "track",
+                              **AttachmentsMixin.attachment_permissions}
 
     def extras(self, item) -> dict:
         steps = {cobuilding.PLEDGED: ["start", "fulfil", "cancel"], cobuilding.IN_PROGRESS: ["fulfil", "cancel"],
@@ -42,7 +44,8 @@ class PledgeProjectView(WithExtras, _GeneratedProject):
         allowed = steps.get(item.status, []) if _can("can_track", "PledgeProject") else []
         if item.progress_mode != cobuilding.BY_STATUS:
             allowed = [s for s in allowed if s != "start"]
-        return {"project": item, "statuses": PROJECT_STATUSES, "modes": PROGRESS_MODES, "steps": allowed,
+        return {**self.attachment_extras(item),
+                "project": item, "statuses": PROJECT_STATUSES, "modes": PROGRESS_MODES, "steps": allowed,
                 "overdue": cobuilding.is_overdue(item), "today": clock.today(),
                 "may_add": item.status not in (cobuilding.FULFILLED, cobuilding.CANCELLED)
                 and _can("can_write", "Milestone")}
@@ -121,8 +124,11 @@ class PublicCobuildingView(BaseView):
         """Every unit with public pledges; with a unit: its projects (progress, overdue)
         and its members' pledges, and the fulfilment rate."""
         today = clock.today()
-        units = db.session.scalars(select(Organisation).where(Organisation.id.in_(
-            select(PledgeProject.unit_id).where(PledgeProject.public.is_(True)))).order_by(Organisation.name)).all()
+        pledging = select(PledgeProject.unit_id).where(PledgeProject.public.is_(True)).union(
+            select(PartyMember.employer_unit_id).join(MemberPledge, MemberPledge.member_id == PartyMember.id)
+            .where(MemberPledge.public.is_(True), PartyMember.employer_unit_id.is_not(None)))
+        units = db.session.scalars(select(Organisation).where(Organisation.id.in_(pledging))
+                                   .order_by(Organisation.name)).all()
         unit = next((u for u in units if u.id == unit_id), None) if unit_id else None
         if unit_id and unit is None:
             abort(404)

@@ -25,6 +25,7 @@ from models import meetings
 from models.meetings import DECISION_STATUSES, MEETING_STATUSES, MEETING_TYPES, Decision, Meeting
 from models.orgs import Organisation
 from models.service import CLASSES, ServiceCategory
+from views.attachments import AttachmentsMixin
 from views.service import _flash_errors
 from views.volunteers import _can
 
@@ -32,13 +33,13 @@ _GeneratedMeeting = generated_view(Meeting)
 
 
 @override(Meeting)
-class MeetingView(WithExtras, _GeneratedMeeting):
+class MeetingView(AttachmentsMixin, WithExtras, _GeneratedMeeting):
     show_template = "meetings/meeting.html"
     method_permission_name = {**_GeneratedMeeting.method_permission_name, "sign": "convene", "close": "convene",
-                              "minutes_page": "read"}
+                              "minutes_page": "read", **AttachmentsMixin.attachment_permissions}
 
     def extras(self, item) -> dict:
-        return {"meeting": item, "types": MEETING_TYPES, "statuses": MEETING_STATUSES,
+        return {**self.attachment_extras(item), "meeting": item, "types": MEETING_TYPES, "statuses": MEETING_STATUSES,
                 "decision_statuses": DECISION_STATUSES, "classes": CLASSES, "unsigned": meetings.unsigned(item),
                 "is_overdue": meetings.is_overdue, "convenes": _can("can_convene", "Meeting"),
                 "may_add": item.status != meetings.CLOSED and _can("can_write", "Decision")}
