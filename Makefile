@@ -9,14 +9,29 @@ PORT ?= 8080
 FAB_DIR = $(shell $(BIN)/python -c 'import flask_appbuilder, os; print(os.path.dirname(flask_appbuilder.__file__))')
 BABEL_KEYWORDS := -k _l -k lazy_gettext -k _ -k gettext -k ngettext:1,2 -k lazy_ngettext:1,2 -k lazy_formatter_gettext -k N_
 
-.PHONY: venv run setup-db test test-sqlite test-postgres test-browser i18n bench clean
+.PHONY: venv assets run setup-db test test-sqlite test-postgres test-browser i18n bench clean
 
 $(BIN)/.installed: requirements.txt requirements-test.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-test.txt
 	touch $@
 
-venv: $(BIN)/.installed
+# ECharts for the charts, from the npm registry at a pinned version and checksum, served by
+# the app itself (pages never load scripts from another origin).
+ECHARTS_VERSION := 5.6.0
+ECHARTS_SHA256 := bf4a223524e40b77c304bec67e1222cf551f14880cf42c69dc046558e11c07b1
+ECHARTS := app/static/vendor/echarts/echarts.min.js
+
+$(ECHARTS):
+	tmp=$$(mktemp -d) && (cd $$tmp && npm pack --silent echarts@$(ECHARTS_VERSION) >/dev/null \
+	  && tar xzf echarts-$(ECHARTS_VERSION).tgz package/dist/echarts.min.js package/LICENSE \
+	  && echo "$(ECHARTS_SHA256)  package/dist/echarts.min.js" | sha256sum -c --quiet -) \
+	  && mkdir -p $(dir $(ECHARTS)) && cp $$tmp/package/LICENSE $(dir $(ECHARTS))LICENSE \
+	  && cp $$tmp/package/dist/echarts.min.js $@ && rm -rf $$tmp
+
+assets: $(ECHARTS)
+
+venv: $(BIN)/.installed $(ECHARTS)
 
 instance/secret_key:
 	mkdir -p instance

@@ -32,6 +32,7 @@ VIEW_PERMISSIONS = {
     "export": "export",
     "import_page": "import", "import_template": "import", "import_job": "import",
     "import_job_status": "import", "import_errors": "import",
+    "chart": "read", "chart_data": "read",
 }
 API_PERMISSIONS = {
     "get_list": "read", "get": "read", "info": "read", "related": "read",

@@ -95,6 +95,8 @@ class Admin:
     actions: dict = {}
     #: one-to-many relations shown as lists on the show page
     related: list[str] = []
+    #: declared charts (:class:`app.charts.Chart`): a chart page and a JSON endpoint each
+    charts: list = []
     #: columns always computed from a parent: {"community": "compound.community"}; a list
     #: of paths takes the first parent that is given ({"grid": ["household.grid", "compound.grid"]})
     derive: dict = {}

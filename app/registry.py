@@ -16,7 +16,9 @@ with :func:`override`; it is then registered instead of the generated class.
 from __future__ import annotations
 
 import re
-from flask import url_for
+from flask import abort, url_for
+from flask_appbuilder import expose
+from flask_appbuilder.security.decorators import has_access
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 from sqlalchemy import inspect as sa_inspect
@@ -430,6 +432,38 @@ class GeneratedView(crud.EntityView):
             args["formatters_columns"] = {**(args.get("formatters_columns") or {}),
                                           **self.show_formatters_columns}
         return widgets
+
+
+    # ---------------------------------------------------------------- declared charts
+    @expose("/chart/<name>")
+    @has_access
+    def chart(self, name):
+        """A declared chart (``Admin.charts``): ECharts drawn from the JSON endpoint, and
+        the same data as a table."""
+        from app import charts
+
+        declared = charts.charts_of(self.datamodel.obj).get(name)
+        if declared is None:
+            abort(404)
+        data = charts.aggregate(self.datamodel.obj, declared)
+        return self.render_template("entity/chart.html", chart=declared, data=data,
+                                    data_url=url_for(f"{type(self).__name__}.chart_data", name=name),
+                                    title=data["title"])
+
+    @expose("/chart-data/<name>")
+    @has_access
+    def chart_data(self, name):
+        from flask import jsonify
+
+        from app import charts
+
+        declared = charts.charts_of(self.datamodel.obj).get(name)
+        if declared is None:
+            return jsonify({"message": str(_l("Unknown chart: %(name)s", name=name))}), 404
+        try:
+            return jsonify(charts.aggregate(self.datamodel.obj, declared))
+        except charts.ChartError as error:
+            return jsonify({"message": str(error)}), 400
 
 
 _generated_views: dict = {}

@@ -20,6 +20,7 @@ from sqlalchemy import (Boolean, DateTime, Float, ForeignKey, Integer, String, T
 from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
 from app import clock
+from app.charts import Chart
 from app.declare import Admin as AdminBase, EXPORT, Scope, field
 from models.base import InCommunity, Model, Tracked
 from models.orgs import Organisation, Position
@@ -201,6 +202,10 @@ class Demand(InCommunity, Tracked, Model):
                   "grid": ["building.grid", "compound.grid", "requester.grid"]}
         loads = ["assigned_unit", "assigned_member"]
         actions = {**EXPORT, "dispatch": _l("Dispatch"), "claim": _l("Take orders"), "rate": _l("Rate")}
+        charts = [Chart("per_month", _l("Demands per month"), dimension="created_at:month", series="status",
+                        stacked=True),
+                  Chart("by_category", _l("Demands by category"), dimension="category"),
+                  Chart("by_status", _l("Demands by status"), dimension="status", kind="pie")]
 
     def __repr__(self) -> str:
         return self.number or self.title or ""
