@@ -130,8 +130,9 @@ def _number(value):
     return round(value, 2) if isinstance(value, float) else value
 
 
-def aggregate(model, chart: Chart) -> dict:
-    """The chart's data: {"categories": [...], "series": [{"name", "data"}], "title"}."""
+def aggregate(model, chart: Chart, where=()) -> dict:
+    """The chart's data: {"categories": [...], "series": [{"name", "data"}], "title"};
+    ``where``: more conditions (a dashboard's period and place)."""
     from app import scope
     from app.extensions import db
 
@@ -145,6 +146,8 @@ def aggregate(model, chart: Chart) -> dict:
     stmt = select(*columns, measure).group_by(*columns)
     for name, value in chart.filters.items():
         stmt = stmt.where(_column(model, name) == value)
+    if where:
+        stmt = stmt.where(*where)
     rows = db.session.execute(scope.apply(stmt, model)).all()
     groups = []
     for row in rows:

@@ -46,7 +46,7 @@ EXTRA_MENUS = {"OverdueList": ("Visit", "care", R), "DispatchDesk": ("Demand", "
                "TakerDesk": ("Demand", "service", "claim"), "DemandIntake": ("Demand", "service", W),
                "ServiceRates": ("Demand", "service", R), "Notifications": ("Demand", "service", R),
                "BulletinArchive": ("Bulletin", "honours", R), "WindowStats": ("WindowService", "cobuilding", R),
-               "AssessmentRanking": ("Assessment", "cobuilding", R)}
+               "AssessmentRanking": ("Assessment", "cobuilding", R), "MeetingDashboard": ("Demand", "service", R)}
 #: the workflow actions of the 三单 loop (see models.service.TRANSITIONS)
 DISPATCHING = {"Demand": ["dispatch", "rate", "export"]}
 TAKING = {"Demand": ["claim"]}

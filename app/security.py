@@ -58,7 +58,7 @@ _VIEW_LABELS = {
     "DispatchDesk": _l("Dispatch desk"), "TakerDesk": _l("My orders"), "DemandIntake": _l("Quick intake"),
     "Notifications": _l("Notifications"), "ServiceRates": _l("Service rates"),
     "BulletinArchive": _l("Bulletin archive"), "WindowStats": _l("One-stop window figures"),
-    "AssessmentRanking": _l("Assessment ranking"),
+    "AssessmentRanking": _l("Assessment ranking"), "MeetingDashboard": _l("Meeting dashboard"),
     "SecurityApi": _l("Sign-in API"), "UtilView": _l("Back"),
     "List Roles": _l("List Roles"), "List Groups": _l("List Groups"),
     "User's Statistics": _l("User's Statistics"), "Base Permissions": _l("Base Permissions"),

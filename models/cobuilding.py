@@ -26,6 +26,7 @@ from sqlalchemy import (Boolean, CheckConstraint, Date, ForeignKey, Integer, Str
 from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
 from app import clock
+from app.charts import Chart
 from app.declare import Admin as AdminBase, EXPORT, Scope, field
 from models.base import InCommunity, Model, Money, Tracked
 from models.orgs import Organisation
@@ -119,6 +120,7 @@ class PledgeProject(InCommunity, Tracked, Model):
                 ("grid", "compound.grid"), ("compound", "station.compound")]
         related = ["milestones"]
         actions = {**EXPORT, "track": _l("Track pledges")}
+        charts = [Chart("by_unit", _l("Pledge projects by unit"), dimension="unit", series="status", stacked=True)]
 
     @classmethod
     def form_defaults(cls, user) -> dict:
@@ -309,8 +311,8 @@ class MemberPledge(InCommunity, Tracked, Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     member_id: Mapped[int] = mapped_column(ForeignKey("party_member.id"), index=True)
     member: Mapped[PartyMember] = relationship(info=field(_l("Party member")))
-    period_start: Mapped[datetime.date] = mapped_column(Date, info=field(_l("From")))
-    period_end: Mapped[datetime.date] = mapped_column(Date, info=field(_l("Until")))
+    period_start: Mapped[datetime.date] = mapped_column(Date, info=field(_l("Period starts")))
+    period_end: Mapped[datetime.date] = mapped_column(Date, info=field(_l("Period ends")))
     content: Mapped[str] = mapped_column(Text, info=field(_l("What is promised")))
     status: Mapped[str] = mapped_column(String(10), default=PROMISED, info=field(
         _l("Status"), choices=MEMBER_PLEDGE_STATUSES))

@@ -205,7 +205,8 @@ class Demand(InCommunity, Tracked, Model):
         charts = [Chart("per_month", _l("Demands per month"), dimension="created_at:month", series="status",
                         stacked=True),
                   Chart("by_category", _l("Demands by category"), dimension="category"),
-                  Chart("by_status", _l("Demands by status"), dimension="status", kind="pie")]
+                  Chart("by_status", _l("Demands by status"), dimension="status", kind="pie"),
+                  Chart("by_grid", _l("Demands by grid"), dimension="grid", series="status", stacked=True)]
 
     def __repr__(self) -> str:
         return self.number or self.title or ""

@@ -154,8 +154,8 @@ class DutySlot(InCommunity, Tracked, Model):
     staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"), index=True)
     staff = relationship("Staff", info=field(_l("Staff member")))
     weekday: Mapped[str] = mapped_column(String(1), info=field(_l("Weekday"), choices=WEEKDAYS))
-    starts: Mapped[str] = mapped_column(String(5), info=field(_l("From"), _l("e.g. 09:00")))
-    ends: Mapped[str] = mapped_column(String(5), info=field(_l("Until"), _l("e.g. 11:30")))
+    starts: Mapped[str] = mapped_column(String(5), info=field(_l("Start time"), _l("e.g. 09:00")))
+    ends: Mapped[str] = mapped_column(String(5), info=field(_l("End time"), _l("e.g. 11:30")))
     task: Mapped[Optional[str]] = mapped_column(String(100), info=field(
         _l("What is handled"), _l("e.g. 社区业务一站办, 接待群众")))
 

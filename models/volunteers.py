@@ -17,6 +17,7 @@ from sqlalchemy import (Boolean, CheckConstraint, Column, Date, DateTime, Foreig
 from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
 from app import clock
+from app.charts import Chart
 from app.declare import Admin as AdminBase, EXPORT, Scope, field
 from models.base import InCommunity, Model, Tracked
 from models.dictionary import register_dict_type
@@ -404,6 +405,8 @@ class ServiceRecord(InCommunity, Tracked, Model):
         derive = {"community": "volunteer.community", "grid": "volunteer.grid"}
         loads = ["volunteer.person"]
         actions = EXPORT
+        charts = [Chart("hours_by_month", _l("Volunteer hours per month"), dimension="served_on:month",
+                        measure="sum:hours", kind="line")]
 
     def validate(self, check) -> None:
         from app.scope import acting_user

@@ -3,8 +3,8 @@ and custom subclasses of generated views (registered with ``registry.override``)
 from flask_babel import lazy_gettext as _l
 
 # overrides register on import
-from views import (assessments, bulletins, care, cobuilding, guides, home, honours, meetings,  # noqa: F401
-                   organisations, service, stations, volunteers)
+from views import (assessments, bulletins, care, cobuilding, dashboard, guides, home, honours,  # noqa: F401
+                   meetings, organisations, service, stations, volunteers)
 
 
 def register(appbuilder) -> None:
@@ -28,6 +28,7 @@ def register(appbuilder) -> None:
     rates.install(appbuilder)
     bulletins.install(appbuilder)
     guides.install(appbuilder)
+    dashboard.install(appbuilder)
     appbuilder.add_link("AssessmentRanking", href="/assessment/ranking/", label=_l("Assessment ranking"),
                         icon="fa-sort-amount-desc", category="cobuilding")
     open311.install(appbuilder)
