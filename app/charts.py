@@ -27,7 +27,7 @@ from dataclasses import dataclass, field as dc_field
 from decimal import Decimal
 from typing import Any
 
-from flask_babel import gettext, lazy_gettext as _l
+from flask_babel import gettext
 from sqlalchemy import func, inspect as sa_inspect, select
 from sqlalchemy.orm import RelationshipProperty
 

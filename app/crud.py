@@ -619,6 +619,11 @@ class EntityApi(ModelRestApi):
         return self.response(200, count=count, result=[{"id": r.id, "text": str(r)} for r in rows])
 
 
+def can(permission: str, entity: str) -> bool:
+    """Whether the signed-in user holds ``permission`` on ``entity`` (which buttons a page shows)."""
+    return current_app.appbuilder.sm.has_access(permission, entity)
+
+
 class WithExtras:
     """Show pages with extra template variables (the workflow's state and forms):
     ``extras(item)`` gives them; ``_visible(pk)`` is a row in the user's scope or 404."""

@@ -619,3 +619,20 @@ def delete(item, *, commit: bool = True, session=None) -> None:
         raise
     if commit:
         session.commit()
+
+
+def move_status(item, sources, target, message, **values) -> None:
+    """Move ``item.status`` from one of ``sources`` to ``target`` (and set ``values``) in
+    one conditional UPDATE: of two requests at once, one wins and the other gets
+    DomainError(``message``) with nothing changed. The caller commits (or rolls back)."""
+    from sqlalchemy import update
+    from sqlalchemy.orm.attributes import set_committed_value
+
+    model = type(item)
+    won = db.session.execute(update(model).where(model.id == item.id, model.status.in_(tuple(sources)))
+                             .values(status=target, **values)
+                             .execution_options(synchronize_session=False)).rowcount
+    if won != 1:
+        raise DomainError(message)
+    for name, value in {"status": target, **values}.items():
+        set_committed_value(item, name, value)

@@ -21,7 +21,7 @@ import re
 from typing import Optional
 
 from flask_babel import gettext, lazy_gettext as _l
-from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint, select, update
+from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
 from app import clock
@@ -229,15 +229,8 @@ def decide_round(star_round: StarRound, elected_ids, user=None, *, note: str | N
         raise domain.DomainError(_l("This round elects at most %(n)s stars.", n=star_round.stars), field="elected")
     try:
         # one decision wins: the status moves in one conditional UPDATE
-        won = db.session.execute(update(StarRound).where(StarRound.id == star_round.id, StarRound.status == OPEN)
-                                 .values(status=DECIDED, decided_on=clock.today())
-                                 .execution_options(synchronize_session=False)).rowcount
-        if won != 1:
-            raise domain.DomainError(_l("This round has been decided already."))
-        from sqlalchemy.orm.attributes import set_committed_value
-
-        set_committed_value(star_round, "status", DECIDED)
-        set_committed_value(star_round, "decided_on", clock.today())
+        domain.move_status(star_round, (OPEN,), DECIDED, _l("This round has been decided already."),
+                           decided_on=clock.today())
         if note:
             star_round.note = note.strip()[:2000]
         amount = points.rule_points(STAR_RULES[star_round.kind])
@@ -405,16 +398,8 @@ def announce(commendation: Commendation, user=None) -> Commendation:
     if not honorees:
         raise domain.DomainError(_l("Add the people commended first."))
     try:
-        won = db.session.execute(update(Commendation).where(Commendation.id == commendation.id,
-                                                            Commendation.status == DRAFT)
-                                 .values(status=ANNOUNCED, announced_on=clock.today())
-                                 .execution_options(synchronize_session=False)).rowcount
-        if won != 1:
-            raise domain.DomainError(_l("This commendation has been announced already."))
-        from sqlalchemy.orm.attributes import set_committed_value
-
-        set_committed_value(commendation, "status", ANNOUNCED)
-        set_committed_value(commendation, "announced_on", clock.today())
+        domain.move_status(commendation, (DRAFT,), ANNOUNCED, _l("This commendation has been announced already."),
+                           announced_on=clock.today())
         amount = points.rule_points("commendation")
         note = gettext("%(year)s %(title)s", year=commendation.year, title=commendation.title)
         for honoree in honorees:

@@ -18,7 +18,7 @@ import datetime
 from typing import Optional
 
 from flask_babel import gettext, lazy_gettext as _l
-from sqlalchemy import Column, Date, DateTime, ForeignKey, Integer, String, Table, Text, UniqueConstraint, select, update
+from sqlalchemy import Column, Date, DateTime, ForeignKey, Integer, String, Table, Text, UniqueConstraint, update
 from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
 from app import clock
@@ -255,12 +255,12 @@ def _follow(decision, user, target, **values):
     if decision.status not in (OPEN, OVERDUE):
         raise domain.DomainError(_l("A decision that is “%(status)s” is followed up already.",
                                     status=DECISION_STATUSES[decision.status]))
-    won = db.session.execute(update(Decision).where(Decision.id == decision.id,
-                                                    Decision.status.in_((OPEN, OVERDUE)))
-                             .values(status=target, **values).execution_options(synchronize_session=False)).rowcount
-    if won != 1:
+    try:
+        domain.move_status(decision, (OPEN, OVERDUE), target, _l("Someone else has just followed this up."),
+                           **values)
+    except domain.DomainError:
         db.session.rollback()
-        raise domain.DomainError(_l("Someone else has just followed this up."))
+        raise
     db.session.commit()
     db.session.refresh(decision)
     return decision
@@ -273,6 +273,8 @@ def to_demand(decision: Decision, category, user=None) -> Demand:
     from models import service
 
     _visible(decision, user)
+    if user is not None and ("can_write", "Demand") not in _permissions(user):
+        raise domain.DomainError(_l("Your role may not do this."))
     if decision.demand_id is not None:
         raise domain.DomainError(_l("This decision is carried by demand %(number)s already.",
                                     number=decision.demand.number))
@@ -289,6 +291,12 @@ def to_demand(decision: Decision, category, user=None) -> Demand:
     decision.demand = demand
     domain.save(decision)
     return demand
+
+
+def _permissions(user):
+    from flask import current_app
+
+    return current_app.appbuilder.sm.permissions_of(user)
 
 
 def sweep(today: datetime.date | None = None) -> int:

@@ -21,7 +21,7 @@ from flask_babel import gettext, lazy_gettext as _l
 from sqlalchemy import (Boolean, CheckConstraint, Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint,
                         event, select, update)
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app import clock
 from app.declare import Admin as AdminBase, EXPORT, Scope, field
@@ -395,14 +395,11 @@ def _decide(exchange: Exchange, sources, target, user, label):
     if exchange.status not in sources:
         raise domain.DomainError(_l("An exchange that is “%(status)s” cannot be “%(action)s”.",
                                     status=EXCHANGE_STATUSES[exchange.status], action=label))
-    won = db.session.execute(update(Exchange).where(Exchange.id == exchange.id, Exchange.status.in_(sources))
-                             .values(status=target).execution_options(synchronize_session=False)).rowcount
-    if won != 1:
+    try:
+        domain.move_status(exchange, sources, target, _l("Someone else has just decided this exchange."))
+    except domain.DomainError:
         db.session.rollback()
-        raise domain.DomainError(_l("Someone else has just decided this exchange."))
-    from sqlalchemy.orm.attributes import set_committed_value
-
-    set_committed_value(exchange, "status", target)
+        raise
 
 
 def approve(exchange: Exchange, user=None) -> Exchange:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import io
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from app import clock, domain
 from app.domain import DomainError

@@ -85,6 +85,7 @@ def test_a_decision_becomes_a_demand(ctx):
     made = meeting()
     decision = decide(made, content="楼道堆放杂物清理")
     category = db.session.scalars(select(ServiceCategory).where(ServiceCategory.enabled.is_(True))).first()
+    assert "角色" in errors_of(lambda: meetings.to_demand(decision, category, f.user("leader")))  # reads only
     demand = meetings.to_demand(decision, category, f.user("worker"))
     assert demand.number and demand.status == "pending" and demand.compound_id == made.compound_id
     assert demand.demand_class == "urgent" and decision.demand_id == demand.id

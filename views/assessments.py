@@ -17,7 +17,7 @@ from app.registry import generated_view, override
 from models import assessments
 from models.assessments import Assessment, AssessmentTemplate
 from views.service import _flash_errors
-from views.volunteers import _can
+from app.crud import can as _can
 
 _Generated = generated_view(Assessment)
 

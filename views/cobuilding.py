@@ -27,7 +27,7 @@ from models.orgs import Organisation
 from models.people import PartyMember
 from views.attachments import AttachmentsMixin
 from views.service import _flash_errors
-from views.volunteers import _can
+from app.crud import can as _can
 
 _GeneratedProject = generated_view(PledgeProject)
 

@@ -26,7 +26,7 @@ from models.honours import (COMMENDATION_STATUSES, DECISIONS, ROUND_STATUSES, ST
                             StarNominee, StarRound)
 from models.people import Person
 from views.service import _flash_errors
-from views.volunteers import _can
+from app.crud import can as _can
 
 
 def public_name(person, consent) -> str:

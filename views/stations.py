@@ -12,7 +12,7 @@ from flask_babel import gettext
 from sqlalchemy import select
 
 from app import qr
-from app.crud import WithExtras
+from app.crud import WithExtras, can
 from app.extensions import db
 from app.registry import generated_view, override
 from models.places import Compound
@@ -92,10 +92,4 @@ class StationView(WithExtras, _GeneratedStation):
             start, end = end, start
         return {"station": item, "checklist": five_haves(item, start, end), "today_slots": on_duty(item),
                 "weekdays": WEEKDAYS, "roster": list(item.duty_slots),
-                "may_add": _can_write("DutySlot")}
-
-
-def _can_write(entity: str) -> bool:
-    from flask import current_app
-
-    return current_app.appbuilder.sm.has_access("can_write", entity)
+                "may_add": can("can_write", "DutySlot")}

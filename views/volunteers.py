@@ -16,7 +16,7 @@ from sqlalchemy.orm import joinedload
 
 from app import clock, domain, scope, uploads
 from app.api import bounded_int
-from app.crud import WithExtras as _WithExtras
+from app.crud import WithExtras as _WithExtras, can as _can
 from app.domain import DomainError
 from app.extensions import db
 from app.registry import generated_view, override
@@ -30,10 +30,6 @@ from views.service import _flash_errors
 LEDGER_ROWS = 20
 
 
-def _can(permission: str, entity: str) -> bool:
-    from flask import current_app
-
-    return current_app.appbuilder.sm.has_access(permission, entity)
 
 
 def own_volunteer(user):
