@@ -29,9 +29,24 @@ $(ECHARTS):
 	  && mkdir -p $(dir $(ECHARTS)) && cp $$tmp/package/LICENSE $(dir $(ECHARTS))LICENSE \
 	  && cp $$tmp/package/dist/echarts.min.js $@ && rm -rf $$tmp
 
-assets: $(ECHARTS)
+# Noto Sans SC (SIL Open Font License) for the server-made PDF brief: the TrueType file of
+# the npm package @expo-google-fonts/noto-sans-sc at a pinned version and checksum.
+FONT_PACKAGE := @expo-google-fonts/noto-sans-sc
+FONT_VERSION := 0.4.3
+FONT_SHA256 := d45f67f0a7c0ca3f256950777ce6a61cc7ce5f9696d02900cbbaac25f8aa7d16
+FONT := app/static/vendor/fonts/NotoSansSC-Regular.ttf
 
-venv: $(BIN)/.installed $(ECHARTS)
+$(FONT):
+	tmp=$$(mktemp -d) && (cd $$tmp && npm pack --silent $(FONT_PACKAGE)@$(FONT_VERSION) >/dev/null \
+	  && tar xzf expo-google-fonts-noto-sans-sc-$(FONT_VERSION).tgz package/400Regular/NotoSansSC_400Regular.ttf \
+	     package/LICENSE_FONT \
+	  && echo "$(FONT_SHA256)  package/400Regular/NotoSansSC_400Regular.ttf" | sha256sum -c --quiet -) \
+	  && mkdir -p $(dir $(FONT)) && cp $$tmp/package/LICENSE_FONT $(dir $(FONT))OFL.txt \
+	  && cp $$tmp/package/400Regular/NotoSansSC_400Regular.ttf $@ && rm -rf $$tmp
+
+assets: $(ECHARTS) $(FONT)
+
+venv: $(BIN)/.installed $(ECHARTS) $(FONT)
 
 instance/secret_key:
 	mkdir -p instance

@@ -56,9 +56,17 @@ def create_app(config: type | dict | None = None, **overrides) -> Flask:
         registry.register_all(appbuilder)
         _install_csrf(app)
         _install_jinja(app)
+        app.add_url_rule("/favicon.ico", "favicon", _favicon)
         cli.register(app)
         errors.register(app)
     return app
+
+
+def _favicon():
+    """The tab's icon (browsers ask for /favicon.ico on pages that name none)."""
+    from flask import current_app, send_from_directory
+
+    return send_from_directory(current_app.static_folder, "favicon.svg", mimetype="image/svg+xml", max_age=86400)
 
 
 def _install_csrf(app: Flask) -> None:

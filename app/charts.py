@@ -16,24 +16,33 @@ read permission and the user's data scope.
   bucket: ``column:day`` / ``:week`` / ``:month``;
 * measure: ``count``, ``sum:<column>`` or ``avg:<column>``;
 * series: an optional column splitting the measure (stacked or side by side);
-* filters: default equality filters {column: value}.
+* filters: default equality filters {column: value};
+* dated: the date/time column a period applies to (the dashboard's, or the chart page's
+  "from … to"); a chart without it shows every row, whatever the period;
+* known_only: rows without a value of the dimension are left out (not one "无" group);
+* statistic: an existing domain statistic instead of a generated GROUP BY — a function
+  (or ``"module:function"``) of a :class:`Slice` returning ``{"categories", "series"}``,
+  one statement under the user's scope (service rates, volunteer hours, leaderboards).
 
 The aggregation is one ``SELECT … GROUP BY`` under :func:`app.scope.apply` (plus one
 statement to name a relation's groups): no rows are loaded into Python to be grouped.
+:func:`list_url` gives the entity's list filtered to the same period and place.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field as dc_field
+import datetime
+import importlib
+from dataclasses import dataclass, field as dc_field, replace
 from decimal import Decimal
-from typing import Any
+from typing import Any, Callable
 
 from flask_babel import gettext
-from sqlalchemy import func, inspect as sa_inspect, select
+from sqlalchemy import DateTime, func, inspect as sa_inspect, select
 from sqlalchemy.orm import RelationshipProperty
 
 from app import clock
 
-KINDS = ("bar", "line", "pie")
+KINDS = ("bar", "hbar", "line", "pie")
 BUCKETS = ("day", "week", "month")
 
 
@@ -45,14 +54,59 @@ class ChartError(ValueError):
 class Chart:
     name: str
     label: Any
-    dimension: str
+    dimension: str = ""
     measure: str = "count"
     series: str | None = None
     stacked: bool = False
     kind: str = "bar"
     filters: dict = dc_field(default_factory=dict)
-    #: at most this many groups are shown (the largest), the rest summed as 其他
+    #: at most this many groups are shown: the largest (time buckets: all, in order)
     limit: int = 30
+    dated: str | None = None
+    known_only: bool = False
+    statistic: Callable | str | None = None
+
+
+@dataclass
+class Slice:
+    """What a chart or the dashboard covers: the days [start, end] (None: no bound) and a
+    place, a community and/or a grid (None: the whole data scope)."""
+    start: datetime.date | None = None
+    end: datetime.date | None = None
+    community_id: int | None = None
+    grid_id: int | None = None
+
+    @property
+    def since(self) -> datetime.datetime | None:
+        return datetime.datetime.combine(self.start, datetime.time.min) if self.start else None
+
+    @property
+    def until(self) -> datetime.datetime | None:
+        """The first moment after the period."""
+        return datetime.datetime.combine(self.end + datetime.timedelta(days=1), datetime.time.min) \
+            if self.end else None
+
+    def place(self, model) -> list:
+        """Conditions narrowing ``model`` (with community_id / grid_id columns) to the place."""
+        conditions = []
+        if self.community_id is not None and hasattr(model, "community_id"):
+            conditions.append(model.community_id == self.community_id)
+        if self.grid_id is not None and hasattr(model, "grid_id"):
+            conditions.append(model.grid_id == self.grid_id)
+        return conditions
+
+    def period(self, column) -> list:
+        """Conditions keeping ``column`` (a date or a date-time) inside the period."""
+        timed = isinstance(column.type, DateTime)
+        conditions = []
+        if self.start is not None:
+            conditions.append(column >= (self.since if timed else self.start))
+        if self.end is not None:
+            conditions.append(column < (self.until if timed else self.end + datetime.timedelta(days=1)))
+        return conditions
+
+    def where(self, model, dated: str | None = None) -> list:
+        return self.place(model) + (self.period(getattr(model, dated)) if dated else [])
 
 
 def charts_of(model) -> dict[str, Chart]:
@@ -96,7 +150,15 @@ def _measure(model, spec: str):
     if kind == "count" and not name:
         return func.count()
     if kind in ("sum", "avg") and name:
+        from app.registry import is_sensitive
+
         column = _column(model, name)
+        try:
+            numeric = column.type.python_type in (int, float, Decimal) and column.type.python_type is not bool
+        except NotImplementedError:
+            numeric = False
+        if not numeric or is_sensitive(model, name) or column.primary_key or column.foreign_keys:
+            raise ChartError(gettext("Only a number can be summed or averaged: %(name)s", name=name))
         return func.sum(column) if kind == "sum" else func.avg(column)
     raise ChartError(gettext("Unknown measure: %(name)s", name=spec))
 
@@ -130,24 +192,52 @@ def _number(value):
     return round(value, 2) if isinstance(value, float) else value
 
 
-def aggregate(model, chart: Chart, where=()) -> dict:
-    """The chart's data: {"categories": [...], "series": [{"name", "data"}], "title"};
-    ``where``: more conditions (a dashboard's period and place)."""
+#: series colours, fixed by the series' place in its choices (a status keeps its colour
+#: from chart to chart): ECharts' default palette
+PALETTE = ("#5470c6", "#91cc75", "#fac858", "#ee6666", "#73c0de", "#3ba272", "#fc8452", "#9a60b4", "#ea7ccc",
+           "#8d98b3", "#e5cf0d", "#97b552")
+
+
+def _resolve(statistic):
+    if isinstance(statistic, str):
+        module, _sep, name = statistic.partition(":")
+        return getattr(importlib.import_module(module), name)
+    return statistic
+
+
+def aggregate(model, chart: Chart, slice_: Slice | None = None, *, measure: str | None = None,
+              where=()) -> dict:
+    """The chart's data: {"categories": [...], "series": [{"name", "data"}], "title", …}
+    for the period and place of ``slice_`` (more conditions in ``where``); ``measure``
+    replaces the declared one (``count``, ``sum:<column>``, ``avg:<column>``)."""
     from app import scope
     from app.extensions import db
 
+    slice_ = slice_ or Slice()
+    head = {"title": str(chart.label), "kind": chart.kind, "stacked": chart.stacked,
+            "generated_at": clock.now().strftime("%Y-%m-%d %H:%M")}
+    if measure:
+        if chart.statistic is not None:
+            raise ChartError(gettext("This chart has its own measure; it cannot be changed."))
+        chart = replace(chart, measure=measure)
+    if chart.statistic is not None:
+        data = _resolve(chart.statistic)(slice_)
+        return {**head, "categories": list(data["categories"]), "series": list(data["series"])}
     dimension, how = _dimension(model, chart.dimension)
-    measure = _measure(model, chart.measure)
+    measure_sql = _measure(model, chart.measure)
     columns = [dimension]
     series_column, series_how = (None, None)
     if chart.series:
         series_column, series_how = _dimension(model, chart.series)
         columns.append(series_column)
-    stmt = select(*columns, measure).group_by(*columns)
+    stmt = select(*columns, measure_sql).group_by(*columns)
     for name, value in chart.filters.items():
         stmt = stmt.where(_column(model, name) == value)
-    if where:
-        stmt = stmt.where(*where)
+    if chart.known_only:
+        stmt = stmt.where(dimension.is_not(None))
+    conditions = slice_.where(model, chart.dated) + list(where)
+    if conditions:
+        stmt = stmt.where(*conditions)
     rows = db.session.execute(scope.apply(stmt, model)).all()
     groups = []
     for row in rows:
@@ -160,7 +250,7 @@ def aggregate(model, chart: Chart, where=()) -> dict:
         for row in rows:
             totals[row[0]] = totals.get(row[0], 0) + (_number(row[-1]) or 0)
         groups.sort(key=lambda v: -totals[v])
-    shown = groups[:chart.limit]
+    shown = groups[:chart.limit] if how[0] != "date" else groups
     name_group = _labeller(how, shown)
     categories = [name_group(v) for v in shown]
     if series_column is None:
@@ -171,8 +261,49 @@ def aggregate(model, chart: Chart, where=()) -> dict:
         for row in rows:
             if row[1] not in keys:
                 keys.append(row[1])
+        order = list(series_how[1]) if series_how[0] == "choices" else []
+        keys.sort(key=lambda k: (order.index(k) if k in order else len(order), str(k)))
         name_series = _labeller(series_how, keys)
         cells = {(row[0], row[1]): _number(row[-1]) for row in rows}
-        series = [{"name": name_series(k), "data": [cells.get((v, k), 0) for v in shown]} for k in keys]
-    return {"title": str(chart.label), "kind": chart.kind, "stacked": chart.stacked, "categories": categories,
-            "series": series, "generated_at": clock.now().strftime("%Y-%m-%d %H:%M")}
+        series = []
+        for k in keys:
+            one = {"name": name_series(k), "data": [cells.get((v, k), 0) for v in shown]}
+            if k in order:
+                one["color"] = PALETTE[order.index(k) % len(PALETTE)]
+            series.append(one)
+    return {**head, "categories": categories, "series": series}
+
+
+def list_url(model, slice_: Slice | None = None, dated: str | None = None, **equal) -> str | None:
+    """The address of ``model``'s list filtered to the period (on ``dated``) and place
+    of ``slice_`` and to ``equal`` ({column: value}), with the list's own search filters
+    (so the list shows the filters and they can be changed there). None: no list page."""
+    from flask import current_app, url_for
+
+    from app.registry import view_class
+
+    cls = view_class(model)
+    view = next((v for v in current_app.appbuilder.baseviews if type(v) is cls), None)
+    if view is None:
+        return None
+    searchable = view._filters.get_search_filters()
+    args = {}
+
+    def add(column, arg_name, value):
+        for index, flt in enumerate(searchable.get(column, [])):
+            if flt.arg_name == arg_name:
+                args[f"_flt_{index}_{column}"] = value
+                return
+
+    slice_ = slice_ or Slice()
+    if slice_.grid_id is not None:
+        add("grid", "rel_o_m", slice_.grid_id)
+    elif slice_.community_id is not None:
+        add("community", "rel_o_m", slice_.community_id)
+    if dated and slice_.start is not None:
+        add(dated, "ge", slice_.start.isoformat())
+    if dated and slice_.end is not None:
+        add(dated, "le", slice_.end.isoformat())
+    for column, value in equal.items():
+        add(column, "eq", value)
+    return url_for(f"{cls.__name__}.list", **args)

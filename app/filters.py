@@ -122,6 +122,50 @@ class FilterDictNotEqual(fab.FilterNotEqual):
     name = _l("Not Equal to")
 
 
+class FilterOnOrAfter(fab.BaseFilter):
+    """A date or date-time on or after the day given (the dashboard's "from")."""
+
+    name = _l("On or after")
+    arg_name = "ge"
+
+    def apply(self, query, value):
+        query, field = fab.get_field_setup_query(query, self.model, self.column_name)
+        day = _day(value)
+        return query if day is None else query.filter(field >= day)
+
+
+class FilterOnOrBefore(fab.BaseFilter):
+    """A date on or before the day given; a date-time before the next day began."""
+
+    name = _l("On or before")
+    arg_name = "le"
+
+    def apply(self, query, value):
+        import datetime
+
+        query, field = fab.get_field_setup_query(query, self.model, self.column_name)
+        day = _day(value)
+        if day is None:
+            return query
+        if self.datamodel.is_datetime(self.column_name):
+            return query.filter(field < datetime.datetime.combine(day + datetime.timedelta(days=1),
+                                                                  datetime.time.min))
+        return query.filter(field <= day)
+
+
+def _day(value):
+    """A day from the filter's text (ISO, or the date part of a date-time); None if it is not one."""
+    import datetime
+
+    try:
+        return datetime.date.fromisoformat(str(value or "").strip()[:10])
+    except ValueError:
+        return None
+
+
+_DATES = [fab.FilterEqual, fab.FilterGreater, fab.FilterSmaller, fab.FilterNotEqual, FilterOnOrAfter,
+          FilterOnOrBefore]
+
 _TEXT = [fab.FilterContains, fab.FilterStartsWith, fab.FilterEqual, fab.FilterNotContains,
          fab.FilterEndsWith, fab.FilterNotStartsWith, fab.FilterNotEndsWith, fab.FilterNotEqual]
 
@@ -136,7 +180,9 @@ class FilterConverter(fab.SQLAFilterConverter):
         ("is_relation_one_to_many", [fab.FilterRelationManyToManyEqual]),
         ("is_text", _TEXT),
         ("is_string", _TEXT),
+        ("is_date", _DATES),
+        ("is_datetime", _DATES),
     ) + tuple(row for row in fab.SQLAFilterConverter.conversion_table
               if row[0] not in ("is_relation_many_to_one", "is_relation_one_to_one",
                                 "is_relation_many_to_many", "is_relation_one_to_many",
-                                "is_text", "is_string"))
+                                "is_text", "is_string", "is_date", "is_datetime"))

@@ -288,7 +288,7 @@ def _rates(row, key, label, **extra) -> Rates:
     return rates
 
 
-def breakdown(by: str, start, end, user=None, *, unit: str = MONTH) -> list[Rates]:
+def breakdown(by: str, start, end, user=None, *, unit: str = MONTH, where=()) -> list[Rates]:
     """The figures of the demands filed in [start, end), one :class:`Rates` per group of
     ``by`` (``period``, ``grid``, ``category`` or ``taker``; ``month``, ``week`` and ``day``
     are short for ``period`` by that unit), in one statement, within the data scope of
@@ -296,7 +296,7 @@ def breakdown(by: str, start, end, user=None, *, unit: str = MONTH) -> list[Rate
 
     Periods come in order, every period of [start, end) included (empty ones as zero
     rows, for a chart's axis); grids by community and code; categories in their order;
-    takers by orders taken."""
+    takers by orders taken. ``where``: more conditions on the demands (a place)."""
     from app import scope
     from app.extensions import db
     from models.orgs import Organisation
@@ -334,7 +334,7 @@ def breakdown(by: str, start, end, user=None, *, unit: str = MONTH) -> list[Rate
                 .outerjoin(PartyMember, PartyMember.id == Demand.assigned_member_id)
                 .outerjoin(Person, Person.id == PartyMember.person_id)
                 .group_by(Demand.assigned_unit_id, Organisation.name, Demand.assigned_member_id, Person.name))
-    stmt = stmt.where(Demand.created_at >= start, Demand.created_at < end)
+    stmt = stmt.where(Demand.created_at >= start, Demand.created_at < end, *where)
     rows = db.session.execute(scope.apply(stmt, Demand, user)).all()
 
     if by == PERIOD:

@@ -283,6 +283,9 @@ def _view_attrs(model) -> dict:
     # sensitive columns are never searched by partial text (exact ID search: FilterQuickSearch)
     search_columns = [c for c in (admin.search_columns or [c for c in list_columns if "." not in c])
                       if not is_sensitive(model, c)]
+    # rows of a community and grid can always be narrowed to them (the dashboard's links do)
+    relations = sa_inspect(model).relationships
+    search_columns += [c for c in ("community", "grid") if c in relations and c not in search_columns]
     all_columns = set(list_columns) | set(form_columns) | set(show_columns) | set(search_columns)
     labels = {c: label(model, c) for c in all_columns}
     descriptions = {c: info_of(model, c)["description"] for c in all_columns
@@ -440,30 +443,50 @@ class GeneratedView(crud.EntityView):
     def chart(self, name):
         """A declared chart (``Admin.charts``): ECharts drawn from the JSON endpoint, and
         the same data as a table."""
-        from app import charts
+        from flask import flash, request
 
-        declared = charts.charts_of(self.datamodel.obj).get(name)
+        from app import charts, clock, dashboard
+
+        model = self.datamodel.obj
+        declared = charts.charts_of(model).get(name)
         if declared is None:
             abort(404)
-        data = charts.aggregate(self.datamodel.obj, declared)
-        return self.render_template("entity/chart.html", chart=declared, data=data,
-                                    data_url=url_for(f"{type(self).__name__}.chart_data", name=name),
-                                    title=data["title"])
+        choice = dashboard.read_slice(request.args, clock.today())
+        for problem in choice.problems:
+            flash(problem, "warning")
+        try:
+            data = charts.aggregate(model, declared, choice.slice, measure=request.args.get("measure"))
+        except charts.ChartError as error:
+            flash(str(error), "warning")
+            data = charts.aggregate(model, declared, choice.slice)
+        return self.render_template(
+            "entity/chart.html", chart=declared, data=data, choice=choice,
+            periodic=bool(declared.dated or declared.statistic),
+            list_link=charts.list_url(model, choice.slice, declared.dated, **declared.filters),
+            data_url=url_for(f"{type(self).__name__}.chart_data", name=name,
+                             **dashboard.slice_args(choice.slice)),
+            title=data["title"])
 
     @expose("/chart-data/<name>")
     @has_access
     def chart_data(self, name):
         from flask import jsonify
 
-        from app import charts
+        from flask import request
+
+        from app import charts, clock, dashboard
 
         declared = charts.charts_of(self.datamodel.obj).get(name)
         if declared is None:
             return jsonify({"message": str(_l("Unknown chart: %(name)s", name=name))}), 404
+        choice = dashboard.read_slice(request.args, clock.today())
+        if choice.problems:
+            return jsonify({"message": " ".join(choice.problems)}), 400
         try:
-            return jsonify(charts.aggregate(self.datamodel.obj, declared))
+            data = charts.aggregate(self.datamodel.obj, declared, choice.slice, measure=request.args.get("measure"))
         except charts.ChartError as error:
             return jsonify({"message": str(error)}), 400
+        return jsonify({**data, **dashboard.slice_args(choice.slice)})
 
 
 _generated_views: dict = {}

@@ -61,9 +61,11 @@ class Leader:
     hours: Decimal
 
 
-def leaderboard(start: datetime.date, end: datetime.date, user=None, *, limit: int = 10) -> list[Leader]:
+def leaderboard(start: datetime.date, end: datetime.date, user=None, *, limit: int = 10,
+                where=()) -> list[Leader]:
     """The volunteers who earned the most points in the period (awards less their
-    reversals), with their hours; ties by volunteer number."""
+    reversals), with their hours; ties by volunteer number. ``where``: more conditions on
+    the volunteers (a place)."""
     from app.extensions import db
     from models.people import Person
     from models.points import AWARD, REVERSE, LedgerEntry
@@ -83,7 +85,7 @@ def leaderboard(start: datetime.date, end: datetime.date, user=None, *, limit: i
             .join(earned, earned.c.vid == Volunteer.id)
             .join(Person, Person.id == Volunteer.person_id)
             .outerjoin(hours, hours.c.vid == Volunteer.id)
-            .where(earned.c.points > 0)
+            .where(earned.c.points > 0, *where)
             .order_by(earned.c.points.desc(), Volunteer.number).limit(limit))
     rows = db.session.execute(scope.apply(stmt, Volunteer, user)).all()
     return [Leader(vid, number, name, int(points), Decimal(str(h or 0)).quantize(Decimal("0.1")))

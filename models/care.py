@@ -10,6 +10,7 @@ from sqlalchemy import Column, Date, ForeignKey, String, Table, Text, func, or_,
 from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
 from app import clock
+from app.charts import Chart
 from app.declare import Admin as AdminBase, EXPORT, Scope, field
 from models.base import InCommunity, Model, Tracked
 from models.people import ACTIVE, PartyMember, Person, SpecialGroup, Staff
@@ -62,6 +63,8 @@ class CareGroup(InCommunity, Tracked, Model):
         derive = {"community": "person.community", "grid": "person.grid"}
         related = ["visits"]
         actions = EXPORT
+        charts = [Chart("coverage_by_grid", _l("Residents in care visited, by grid"), dimension="grid",
+                        statistic="app.dashboard:care_coverage")]
 
     def __repr__(self) -> str:
         return str(self.person) if self.person is not None else ""

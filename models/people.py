@@ -16,6 +16,7 @@ from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
 from app import clock
 from app import standards
+from app.charts import Chart
 from app.declare import Admin as AdminBase, EXPORT, IMPORT, Scope, field
 from models.base import InCommunity, Model, Tracked
 from models.dictionary import register_dict_type
@@ -183,6 +184,8 @@ class Person(InCommunity, Tracked, Model):
                   "grid": ["household.grid", "compound.grid"]}
         related = ["special_groups"]
         actions = {**EXPORT, **IMPORT}
+        charts = [Chart("by_grid_and_age", _l("Residents by grid and age"), dimension="grid", stacked=True,
+                        statistic="app.dashboard:population_by_age")]
         import_columns = ["name", "id_number", "sex", "birth_date", "phone", "ethnicity", "political_status",
                           "residence_type", "household", "relation", "compound", "employer", "notes"]
         import_key = "id_number"

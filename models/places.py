@@ -12,6 +12,7 @@ from sqlalchemy import (Column, Date, Float, ForeignKey, Integer, String, Table,
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app import clock
+from app.charts import Chart
 from app.declare import Admin as AdminBase, EXPORT, Scope, field
 from models.base import InCommunity, Model, Tracked
 
@@ -210,6 +211,7 @@ class Compound(Tracked, Model):
         icon = "fa-building"
         list_columns = ["name", "type", "grid", "grid.community", "build_year", "households"]
         search_columns = ["name", "type", "grid", "community", "address", "build_year"]
+        charts = [Chart("by_type", _l("Compounds by type"), dimension="type", kind="pie")]
         form_columns = ["community", "grid", "name", "type", "build_year", "address", "roads",
                         "households", "owner_unit", "notes"]
         order = ("name", "asc")

@@ -24,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app import clock
+from app.charts import Chart
 from app.declare import Admin as AdminBase, EXPORT, Scope, field
 from models.base import InCommunity, Model, Tracked, current_user_id, now
 from models.volunteers import REGISTERED, Volunteer, _changed, act_for
@@ -123,6 +124,8 @@ class LedgerEntry(InCommunity, Model):
                       mine=lambda user: LedgerEntry.volunteer.has(Volunteer.user_id == user.id))
         loads = ["volunteer.person", "actor"]
         actions = {**EXPORT, "adjust": _l("Adjust points")}
+        charts = [Chart("top_points", _l("Points leaderboard"), dimension="volunteer", kind="hbar", dated="at",
+                        statistic="app.dashboard:top_points")]
 
     def __repr__(self) -> str:
         return f"{self.amount:+d}"

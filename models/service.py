@@ -187,7 +187,7 @@ class Demand(InCommunity, Tracked, Model):
         icon = "fa-bullhorn"
         list_columns = ["number", "title", "category", "compound", "demand_class", "status", "taker", "created_at"]
         search_columns = ["number", "title", "category", "status", "demand_class", "source", "compound", "grid",
-                          "assigned_unit", "assigned_member"]
+                          "assigned_unit", "assigned_member", "created_at"]
         show_columns = ["number", "title", "description", "category", "source", "requester", "requester_name",
                         "requester_phone", "compound", "building", "address", "demand_class", "priority", "status",
                         "taker", "due_take_at", "due_resolve_at", "result", "evidence", "rating", "rating_comment",
@@ -203,10 +203,15 @@ class Demand(InCommunity, Tracked, Model):
         loads = ["assigned_unit", "assigned_member"]
         actions = {**EXPORT, "dispatch": _l("Dispatch"), "claim": _l("Take orders"), "rate": _l("Rate")}
         charts = [Chart("per_month", _l("Demands per month"), dimension="created_at:month", series="status",
-                        stacked=True),
-                  Chart("by_category", _l("Demands by category"), dimension="category"),
-                  Chart("by_status", _l("Demands by status"), dimension="status", kind="pie"),
-                  Chart("by_grid", _l("Demands by grid"), dimension="grid", series="status", stacked=True)]
+                        stacked=True, dated="created_at"),
+                  Chart("by_category", _l("Demands by category"), dimension="category", dated="created_at"),
+                  Chart("by_status", _l("Demands by status"), dimension="status", kind="pie", dated="created_at"),
+                  Chart("by_grid", _l("Demands by grid"), dimension="grid", series="status", stacked=True,
+                        dated="created_at"),
+                  Chart("top_units", _l("Units that took the most orders"), kind="hbar", dated="created_at",
+                        statistic="app.dashboard:top_units"),
+                  Chart("top_members", _l("Party members who took the most orders"), kind="hbar",
+                        dated="created_at", statistic="app.dashboard:top_members")]
 
     def __repr__(self) -> str:
         return self.number or self.title or ""

@@ -406,7 +406,9 @@ class ServiceRecord(InCommunity, Tracked, Model):
         loads = ["volunteer.person"]
         actions = EXPORT
         charts = [Chart("hours_by_month", _l("Volunteer hours per month"), dimension="served_on:month",
-                        measure="sum:hours", kind="line")]
+                        measure="sum:hours", kind="line", dated="served_on"),
+                  Chart("hours_by_team", _l("Volunteer hours by team"), dated="served_on",
+                        statistic="app.dashboard:team_hours")]
 
     def validate(self, check) -> None:
         from app.scope import acting_user

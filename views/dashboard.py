@@ -1,104 +1,134 @@
 """会议看板: the meeting dashboard — a period (default: the last three months) and a
 community / grid within the user's scope; KPI tiles and charts, each linking to the list
-behind it; printable on one A4 landscape page. Bad input gets a message and the defaults."""
+behind it, filtered; printable on one A4 landscape page; a PDF brief made on the server;
+a 大屏 view (dark, full screen, refreshing itself) for the meeting-room screen.
+Bad input gets a message and the defaults, never an error page."""
 from __future__ import annotations
 
-import datetime
-
-from flask import flash, request
+from flask import Response, flash, redirect, request, url_for
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
 from flask_babel import gettext, lazy_gettext as _l
-from sqlalchemy import select
 
-from app import charts, clock, scope
-from app.api import bounded_int
-from app.dashboard import MAX_DAYS, Place, figures
-from app.extensions import db
+from app import charts, clock, dashboard
+from app.crud import can
 
-#: the dashboard's charts: (entity, declared chart name, the column the period applies to, or None)
-CHARTS = [("Demand", "per_month", "created_at"), ("Demand", "by_category", "created_at"),
-          ("Demand", "by_grid", "created_at"), ("ServiceRecord", "hours_by_month", "served_on"),
-          ("PledgeProject", "by_unit", None)]  # every current project, whatever its dates
+#: the 大屏 reloads its figures every this many seconds
+SCREEN_REFRESH_SECONDS = 300
 
 
-def _period():
-    """(start, end) from the query, else the last three months; a message for bad input."""
-    today = clock.today()
-    default = (today - datetime.timedelta(days=91), today)
-    raw_start, raw_end = request.args.get("start"), request.args.get("end")
-    if not raw_start and not raw_end:
-        return default
-    try:
-        start = datetime.date.fromisoformat(raw_start or "")
-        end = datetime.date.fromisoformat(raw_end or "")
-    except ValueError:
-        flash(gettext("Give the period as two dates, from and until."), "warning")
-        return default
-    if end < start:
-        flash(gettext("The end of the period must not be before its start."), "warning")
-        return default
-    if (end - start).days > MAX_DAYS:
-        flash(gettext("At most %(n)s days at a time.", n=MAX_DAYS), "warning")
-        return default
-    return start, end
+def _sees(entity: str) -> tuple[bool, bool]:
+    """(whether the user sees the figures of ``entity``, whether they may open its list).
+
+    Figures are counts within the user's data scope: whoever opens the dashboard sees
+    them all — the street reads the care figures without reading who is in care —
+    except users who see only their own records (a unit's contact, a volunteer), who
+    see the figures of what they may read."""
+    from app import scope
+
+    readable = can("can_read", entity)
+    user = scope.acting_user()
+    personal = (getattr(user, "scope_kind", None) or scope.SELF) == scope.SELF
+    return readable or not personal, readable
 
 
-def _place():
-    from models.places import Community, Grid
+def _drawn(slice_) -> list[dict]:
+    """The dashboard's charts the user sees, with their data and links."""
+    from app.registry import entities, entity_name, view_class
 
-    communities = db.session.scalars(scope.apply(select(Community), Community).order_by(Community.id)).all()
-    grids = db.session.scalars(scope.apply(select(Grid), Grid).order_by(Grid.community_id, Grid.code)).all()
-    place = Place()
-    community_id = bounded_int(request.args.get("community"), low=1) if request.args.get("community") else None
-    grid_id = bounded_int(request.args.get("grid"), low=1) if request.args.get("grid") else None
-    if community_id is not None:
-        if community_id in {c.id for c in communities}:
-            place.community_id = community_id
-        else:
-            flash(gettext("That community is outside your data scope."), "warning")
-    if grid_id is not None:
-        grid = next((g for g in grids if g.id == grid_id), None)
-        if grid is None:
-            flash(gettext("That grid is outside your data scope."), "warning")
-        else:
-            place.grid_id, place.community_id = grid.id, grid.community_id
-    return place, communities, grids
+    models = {m.__name__: m for m in entities()}
+    drawn = []
+    for entity, name in dashboard.CHARTS:
+        model = models[entity]
+        shown, readable = _sees(entity_name(model))
+        if not shown:
+            continue
+        chart = charts.charts_of(model)[name]
+        drawn.append({"id": f"chart-{entity}-{name}", "data": charts.aggregate(model, chart, slice_),
+                      "link": charts.list_url(model, slice_, chart.dated, **chart.filters) if readable else None,
+                      "page": url_for(f"{view_class(model).__name__}.chart", name=name,
+                                      **dashboard.slice_args(slice_)) if readable else None})
+    return drawn
+
+
+def _tiles(slice_) -> dict:
+    """The dashboard's tiles the user sees (linked to their lists where the user may read them)."""
+    figures = dashboard.figures(slice_)
+    shown = {}
+    for part in ("period", "totals"):
+        shown[part] = []
+        for t in figures[part]:
+            visible, readable = _sees(t["entity"])
+            if visible:
+                shown[part].append({**t, "link": t["link"] if readable else None})
+    return shown
+
+
+def _place_name(choice) -> str:
+    """文化路社区 / 第一网格, or the whole scope's communities."""
+    community = next((c for c in choice.communities if c.id == choice.slice.community_id), None)
+    grid = next((g for g in choice.grids if g.id == choice.slice.grid_id), None)
+    if grid is not None:
+        return f"{community.name if community else ''} {grid.name}".strip()
+    if community is not None:
+        return community.name
+    return "、".join(c.name for c in choice.communities) or gettext("All communities")
 
 
 class DashboardView(BaseView):
     route_base = "/dashboard"
     default_view = "index"
     class_permission_name = "Demand"  # whoever reads the demands reads the meeting figures
-    method_permission_name = {"index": "read"}
+    method_permission_name = {"index": "read", "screen": "read", "brief": "read"}
+
+    def _choice(self, flash_problems=True):
+        choice = dashboard.read_slice(request.args, clock.today())
+        if flash_problems:
+            for problem in choice.problems:
+                flash(problem, "warning")
+        return choice
 
     @expose("/")
     @has_access
     def index(self):
-        from app.registry import entities
-
-        start, end = _period()
-        place, communities, grids = _place()
-        models = {m.__name__: m for m in entities()}
-        drawn = []
-        for entity, name, dated in CHARTS:
-            model = models[entity]
-            chart = charts.charts_of(model)[name]
-            after = end + datetime.timedelta(days=1)
-            column = getattr(model, dated) if dated else None
-            if column is None:
-                when = []
-            elif dated == "created_at":  # a timestamp: whole days
-                when = [column >= datetime.datetime.combine(start, datetime.time.min),
-                        column < datetime.datetime.combine(after, datetime.time.min)]
-            else:
-                when = [column >= start, column < after]
-            data = charts.aggregate(model, chart, where=when + place.where(model))
-            drawn.append({"id": f"chart-{entity}-{name}", "data": data,
-                          "link": f"/{model.__tablename__.replace('_', '-')}/chart/{name}"})
-        return self.render_template("dashboard/index.html", tiles=figures(start, end, place), charts=drawn,
-                                    start=start, end=end, place=place, communities=communities, grids=grids,
+        choice = self._choice()
+        return self.render_template("dashboard/index.html", tiles=_tiles(choice.slice),
+                                    charts=_drawn(choice.slice), choice=choice, place_name=_place_name(choice),
+                                    args=dashboard.slice_args(choice.slice), now=clock.now(),
                                     title=gettext("Meeting dashboard"))
+
+    @expose("/screen")
+    @has_access
+    def screen(self):
+        """大屏: the same figures, dark and large, for a 1920×1080 screen across the room;
+        the page reloads itself (the period's end moves with the day when none is given)."""
+        choice = self._choice(flash_problems=False)
+        return self.render_template("dashboard/screen.html", tiles=_tiles(choice.slice),
+                                    charts=_drawn(choice.slice), choice=choice, place_name=_place_name(choice),
+                                    refresh=SCREEN_REFRESH_SECONDS, now=clock.now(),
+                                    title=gettext("Meeting dashboard"))
+
+    @expose("/brief.pdf")
+    @has_access
+    def brief(self):
+        """The one-page brief as a PDF, made on the server (title, period, place, figures,
+        charts, when it was made) with the CJK font the setup command installed."""
+        from app import brief
+
+        choice = self._choice(flash_problems=False)
+        if choice.problems:
+            flash(" ".join(choice.problems), "warning")
+            return redirect(url_for("DashboardView.index"))
+        try:
+            pdf = brief.render(place=_place_name(choice), slice_=choice.slice,
+                               tiles=_tiles(choice.slice), drawn=_drawn(choice.slice))
+        except brief.FontMissing as error:
+            flash(str(error), "danger")
+            return redirect(url_for("DashboardView.index", **dashboard.slice_args(choice.slice)))
+        name = f"brief-{choice.slice.start}-{choice.slice.end}.pdf"
+        return Response(pdf, mimetype="application/pdf",
+                        headers={"Content-Disposition": f'inline; filename="{name}"',
+                                 "X-Content-Type-Options": "nosniff"})
 
 
 def install(appbuilder) -> None:

@@ -34,6 +34,10 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+#: the live server's application (its database is the browser lane's own)
+SERVER: dict = {}
+
+
 @pytest.fixture(scope="session")
 def live_server(app):
     from tests.conftest import SEEDED_COPY, copy_sqlite, make_app, prepare_database
@@ -46,6 +50,7 @@ def live_server(app):
     if not os.path.exists(SEEDED_COPY):
         prepare_database(server_app)
     app = server_app
+    SERVER["app"] = server_app
     port = _free_port()
     server = make_server("127.0.0.1", port, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -53,6 +58,12 @@ def live_server(app):
     yield f"http://127.0.0.1:{port}"
     server.shutdown()
     shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def live_app(live_server):
+    """The live server's application, to compute in SQL what its pages should show."""
+    return SERVER["app"]
 
 
 @pytest.fixture(scope="session")
