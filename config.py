@@ -80,6 +80,9 @@ class Config:
     # one file may carry (larger files are split by the user)
     IMPORT_IN_BACKGROUND = True
     IMPORT_MAX_ROWS = 20000
+    # The TrueType font of the dashboard's PDF brief (empty: the Noto Sans SC that
+    # `make venv` puts in app/static/vendor/fonts/)
+    BRIEF_FONT = ""
     # Behind a reverse proxy: how many proxies to trust for the client address (logged
     # with every reveal of sensitive data). 0: the address the app sees.
     TRUSTED_PROXIES = 0

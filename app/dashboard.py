@@ -23,7 +23,7 @@ MAX_DAYS = 366
 DEFAULT_DAYS = 91
 
 #: the dashboard's charts, in order: (entity, declared chart name)
-CHARTS = [("Demand", "per_month"), ("Demand", "by_category"), ("Demand", "by_grid"),
+CHARTS = [("Demand", "per_month"), ("Demand", "rates_per_month"), ("Demand", "by_category"), ("Demand", "by_grid"),
           ("Demand", "top_units"), ("Demand", "top_members"), ("CareGroup", "coverage_by_grid"),
           ("ServiceRecord", "hours_by_team"), ("LedgerEntry", "top_points"), ("PledgeProject", "by_unit"),
           ("Compound", "by_type"), ("Person", "by_grid_and_age")]
@@ -241,6 +241,22 @@ def _top_takers(slice_: Slice, units: bool) -> dict:
     return {"categories": [r.label for r in rows],
             "series": [{"name": gettext("Taken"), "data": [r.taken for r in rows]},
                        {"name": gettext("Resolved"), "data": [r.resolved for r in rows]}]}
+
+
+def service_rates(slice_: Slice) -> dict:
+    """响应率, 办结率 and 满意率 of the demands filed in each month of the period (per cent)."""
+    from app import rates
+    from models.service import Demand
+
+    months = rates.breakdown(rates.MONTH, slice_.since, slice_.until, where=slice_.place(Demand))
+
+    def pct(value):
+        return None if value is None else round(100 * value, 1)
+
+    return {"categories": [m.label for m in months],
+            "series": [{"name": gettext("Response rate"), "data": [pct(m.response_rate) for m in months]},
+                       {"name": gettext("Resolution rate"), "data": [pct(m.resolution_rate) for m in months]},
+                       {"name": gettext("Satisfaction rate"), "data": [pct(m.satisfaction_rate) for m in months]}]}
 
 
 def care_coverage(slice_: Slice) -> dict:

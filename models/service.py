@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Callable, Optional
 
 from flask_babel import gettext, lazy_gettext as _l
-from sqlalchemy import (Boolean, DateTime, Float, ForeignKey, Integer, String, Text, func, or_, select,
+from sqlalchemy import (Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, func, or_, select,
                         update)
 from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
@@ -120,6 +120,9 @@ class Demand(InCommunity, Tracked, Model):
     """需求: one thing a resident asks for, from intake to rating."""
 
     __tablename__ = "demand"
+    #: the period of the service rates and the dashboard, within a community or a grid
+    __table_args__ = (Index("ix_demand_community_created", "community_id", "created_at"),
+                      Index("ix_demand_grid_created", "grid_id", "created_at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[Optional[str]] = mapped_column(String(20), unique=True, info=field(_l("Serial number")))
@@ -204,6 +207,8 @@ class Demand(InCommunity, Tracked, Model):
         actions = {**EXPORT, "dispatch": _l("Dispatch"), "claim": _l("Take orders"), "rate": _l("Rate")}
         charts = [Chart("per_month", _l("Demands per month"), dimension="created_at:month", series="status",
                         stacked=True, dated="created_at"),
+                  Chart("rates_per_month", _l("Service rates per month (per cent)"), kind="line",
+                        dated="created_at", statistic="app.dashboard:service_rates"),
                   Chart("by_category", _l("Demands by category"), dimension="category", dated="created_at"),
                   Chart("by_status", _l("Demands by status"), dimension="status", kind="pie", dated="created_at"),
                   Chart("by_grid", _l("Demands by grid"), dimension="grid", series="status", stacked=True,

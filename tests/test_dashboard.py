@@ -78,7 +78,7 @@ def test_the_dashboard_shows_the_case_study(as_user, ctx):
     assert "由 10 家单位、82 名党员接单" in page  # 112 taken by 10 units and 82 members
     assert "其中三无小区 28 个" in page
     assert "会议看板" in page and "vendor/echarts/echarts.min.js" in page
-    assert page.count('class="chart-box"') == 11
+    assert page.count('class="chart-box"') == 12
 
 
 def test_a_grid_worker_sees_only_the_grid(as_user, ctx):
@@ -122,7 +122,7 @@ def test_every_tile_links_to_its_list_filtered_alike(as_user, ctx):
     assert int(values["collected"]) == collected
     # and the charts' titles link to their lists with the same filters
     chart_links = [html.unescape(h) for h in re.findall(r'<div class="chart-cell">\s*<h4><a href="([^"]+)"', page)]
-    assert len(chart_links) == 11
+    assert len(chart_links) == 12
     assert all(f"_grid={grid.id}" in h or "/chart/" in h for h in chart_links), chart_links
     assert any("_created_at=" in h and f"{start}" in h for h in chart_links)
 
@@ -280,7 +280,7 @@ def test_the_pdf_brief_of_a_grid_worker_is_their_grid(as_user, ctx, tmp_path):
 def test_the_big_screen(as_user, ctx):
     page = as_user("worker").get("/dashboard/screen").get_data(as_text=True)
     assert 'http-equiv="refresh"' in page and "screen.css" in page and "大屏" in page
-    assert page.count('class="chart-box"') == 11 and 'data-kpi="collected"' in page
+    assert page.count('class="chart-box"') == 12 and 'data-kpi="collected"' in page
     assert "hongseChart(" in page and "{dark: true}" in page
     assert 'class="navbar' not in page  # the screen is the figures alone
 
@@ -308,3 +308,41 @@ def test_the_dashboard_shows_each_role_what_it_may_see(as_user, ctx, username):
     assert ("chart-CareGroup-coverage_by_grid" in page) == (care or not personal)
     assert ('href="/care-group/list/' in page) == care
     assert client.get("/care-group/chart/coverage_by_grid").status_code == (200 if care else 403)
+
+
+def test_domain_statistics_plug_in_as_charts(as_user, ctx):
+    """The service rates, the volunteers' leaderboard and the takers' ranking are charts
+    too (page, JSON and table) with the figures of their domain functions."""
+    from app import rates, volunteer_stats
+    from app.scope import acting_as
+    from models.users import AppUser
+
+    worker = as_user("worker")
+    data = worker.get("/demand/chart-data/rates_per_month").json
+    user = db.session.scalars(select(AppUser).where(AppUser.username == "worker")).one()
+    start = clock.today() - datetime.timedelta(days=91)
+    end = clock.today() + datetime.timedelta(days=1)
+    months = rates.breakdown(rates.MONTH, start, end, user)
+    assert data["categories"] == [m.label for m in months]
+    assert data["series"][0]["data"] == [None if m.response_rate is None else round(100 * m.response_rate, 1)
+                                         for m in months]
+    with acting_as(user):
+        leaders = volunteer_stats.leaderboard(start, end, user)
+        ranking = rates.ranking(start, end, user)
+    points = worker.get("/ledger-entry/chart-data/top_points").json
+    assert points["series"][0]["data"] == [r.points for r in leaders]
+    units = worker.get("/demand/chart-data/top_units").json
+    assert units["categories"] == [r.label for r in ranking.units[:10]] and len(ranking.units) == 10
+    page = worker.get("/ledger-entry/chart/top_points").get_data(as_text=True)
+    assert "积分排行榜" in page and f"<td>{leaders[0].points}</td>" in page
+
+
+def test_without_its_font_the_brief_says_what_to_do(app, as_user, ctx, monkeypatch, tmp_path):
+    from app import brief
+
+    monkeypatch.setattr(brief, "FONT_NAME", "NoSuchFont")
+    monkeypatch.setitem(app.config, "BRIEF_FONT", str(tmp_path / "missing.ttf"))
+    worker = as_user("worker")
+    response = worker.get("/dashboard/brief.pdf")
+    assert response.status_code == 302
+    assert "中文字体尚未安装" in worker.get(response.headers["Location"]).get_data(as_text=True)

@@ -62,7 +62,7 @@ def test_the_dashboard_draws_every_chart_from_its_own_origin(browser, live_serve
     assert not foreign and not failures and not errors, (foreign, failures, errors)
 
     boxes = page.locator(".chart-box")
-    assert boxes.count() == 11
+    assert boxes.count() == 12
     for i in range(boxes.count()):
         canvas = boxes.nth(i).locator("canvas").first
         assert canvas.evaluate(_INKED) > 500, boxes.nth(i).get_attribute("id")
