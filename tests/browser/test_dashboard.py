@@ -119,3 +119,15 @@ def test_the_big_screen_fills_1920_by_1080(browser, live_server):
     assert float(page.evaluate("parseFloat(getComputedStyle(document.querySelector('.screen-kpi .v')).fontSize)")) >= 40
     page.screenshot(path=os.path.join(ARTIFACTS, "dashboard-screen.png"))
     context.close()
+
+
+def test_a_grid_worker_reads_the_dashboard_on_a_phone(browser, live_server):
+    context, page = _signed_in(browser, live_server, "grid1", phone=True)
+    page.goto(f"{live_server}/dashboard/")
+    page.wait_for_load_state("networkidle")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375  # no sideways scrolling
+    boxes = page.locator(".chart-box")
+    assert boxes.count() == 12
+    assert boxes.first.locator("canvas").first.evaluate(_INKED) > 500
+    page.screenshot(path=os.path.join(ARTIFACTS, "dashboard-grid1-phone.png"), full_page=True)
+    context.close()
