@@ -60,6 +60,12 @@ def _chart(data: dict, width: float, height: float, font: str):
         drawing.add(String(4, height / 2, gettext("None in this period."), fontName=font, fontSize=8,
                            fillColor=colors.grey))
         return drawing
+    if data["kind"] == "line":  # a line needs two figures; rates of months without demands are none
+        series = [s for s in series if sum(v is not None for v in s["data"]) >= 2]
+    if not series:
+        drawing.add(String(4, height / 2, gettext("None in this period."), fontName=font, fontSize=8,
+                           fillColor=colors.grey))
+        return drawing
     legend_room = 12 if len(series) > 1 else 0
     if data["kind"] == "pie":
         pie = Pie()
@@ -86,7 +92,9 @@ def _chart(data: dict, width: float, height: float, font: str):
     chart.x, chart.y = 24 + label_room, 18 + (0 if across else 10)
     chart.width = width - chart.x - 8
     chart.height = height - chart.y - 18 - legend_room
-    chart.data = [[float(v or 0) for v in s["data"]] for s in series]
+    line = data["kind"] == "line"  # a line leaves a gap where there is no figure (a rate of nothing)
+    chart.data = [[(None if v is None else float(v)) if line else float(v or 0) for v in s["data"]]
+                  for s in series]
     chart.categoryAxis.categoryNames = [_short(c, 6 if not across else 9) for c in categories]
     chart.categoryAxis.labels.fontName = font
     chart.categoryAxis.labels.fontSize = 6

@@ -346,3 +346,8 @@ def test_without_its_font_the_brief_says_what_to_do(app, as_user, ctx, monkeypat
     response = worker.get("/dashboard/brief.pdf")
     assert response.status_code == 302
     assert "中文字体尚未安装" in worker.get(response.headers["Location"]).get_data(as_text=True)
+
+
+def test_the_pdf_brief_of_an_empty_period(as_user, ctx):
+    response = as_user("worker").get("/dashboard/brief.pdf?start=2024-01-01&end=2024-03-31")
+    assert response.status_code == 200 and response.data.startswith(b"%PDF")

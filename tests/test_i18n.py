@@ -116,8 +116,10 @@ def _writer(model) -> str:
 def _pages(app):
     from app.registry import entities, view_class
 
+    from app.charts import charts_of
+
     pages = {"worker": ["/", "/organisation/tree/", "/users/userinfo/", "/resetmypassword/form",
-                        "/userinfoeditview/form"],
+                        "/userinfoeditview/form", "/dashboard/", "/dashboard/screen"],
              "secadmin": ["/", "/users/list/", "/users/add", "/roles/list/", "/roles/add", "/groups/list/",
                           "/groups/add", "/permissions/list/", "/viewmenus/list/",
                           "/permissionviews/list/"]}
@@ -127,6 +129,7 @@ def _pages(app):
         urls.append(f"{view.route_base}/list/")
         if not model.Admin.readonly:
             urls.append(f"{view.route_base}/add")
+        urls.extend(f"{view.route_base}/chart/{name}" for name in charts_of(model))
     return pages
 
 
