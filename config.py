@@ -68,6 +68,10 @@ class Config:
     WTF_CSRF_ENABLED = True
     WTF_CSRF_TIME_LIMIT = None
     PERMANENT_SESSION_LIFETIME = timedelta(hours=8)
+    # Sign-in lockout (等保 2.0): this many failures in a row lock the user name (or, for
+    # API keys, the caller's address) for this many minutes
+    LOGIN_MAX_FAILURES = 5
+    LOGIN_LOCK_MINUTES = 10
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = False

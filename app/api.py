@@ -144,6 +144,17 @@ def _response(code: int, message):
     return response
 
 
+def _unauthorized() -> str:
+    """Why a request is not signed in: a refused sign-in says why."""
+    from flask import g, request
+
+    if g.get("login_refusal"):
+        return g.login_refusal
+    if request.path == "/api/v1/security/login":
+        return gettext("Wrong user name or password. Please try again.")
+    return gettext("Please sign in first.")
+
+
 def install() -> None:
     """Every framework API (ours, FAB's security and OpenAPI ones) answers in the
     user's language; the English originals are not shown."""
@@ -152,7 +163,7 @@ def install() -> None:
     BaseApi.response_400 = lambda self, message=None: _response(
         400, gettext("The request parameters are not valid.") if not message or not _CJK.search(str(message))
         else str(message))
-    BaseApi.response_401 = lambda self: _response(401, gettext("Please sign in first."))
+    BaseApi.response_401 = lambda self: _response(401, _unauthorized())
     BaseApi.response_403 = lambda self: _response(403, gettext(
         "You do not have permission to open this page. Ask the security administrator if you need it."))
     BaseApi.response_404 = lambda self: _response(404, gettext(

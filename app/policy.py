@@ -37,7 +37,7 @@ SIGNATURES = ["SignOff"]
 RECORDS = ["Certificate"]
 BUSINESS = PLACES + ORGS + PEOPLE + CARE
 SYSTEM = ["DictItem"]
-AUDIT = ["AuditLog"]
+AUDIT = ["AuditLog", "LoginLog"]
 #: in a role's "actions": every entity that declares that action (e.g. all importable ones)
 EVERY = "*"
 #: menus of views that are not entities: menu name → (entity, category, what grants it:

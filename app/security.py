@@ -16,7 +16,7 @@ from flask_appbuilder.security.sqla.models import (Group, Permission, Permission
                                                    assoc_permissionview_role)
 from flask_appbuilder.actions import action
 from flask_appbuilder.fieldwidgets import Select2Widget
-from flask_appbuilder.security.views import (PermissionModelView, PermissionViewModelView,
+from flask_appbuilder.security.views import (AuthDBView, PermissionModelView, PermissionViewModelView,
                                              RoleModelView, UserDBModelView, UserGroupModelView,
                                              ViewMenuModelView)
 from flask_babel import gettext, lazy_gettext as _l
@@ -40,7 +40,7 @@ _PERMISSION_LABELS = {
     "can_get": _l("Read"), "can_info": _l("Read"), "can_post": _l("Add"), "can_put": _l("Edit"),
     "can_userinfo": _l("Own user information"), "userinfoedit": _l("Edit own information"),
     "can_this_form_get": _l("Open the form"), "can_this_form_post": _l("Submit the form"),
-    "can_chart": _l("Chart"), "can_download": _l("Download"),
+    "can_chart": _l("Chart"), "can_download": _l("Download"), "unlock": _l("Unlock"),
     "resetpasswords": _l("Reset passwords"), "resetmypassword": _l("Change own password"),
     "can_action": _l("Action"), "can_related": _l("Read"), "copyrole": _l("Copy Role"),
     "can_import": _l("Import"), "can_reveal": _l("Reveal sensitive data"),
@@ -53,7 +53,7 @@ _VIEW_LABELS = {
     "ResetPasswordView": _l("Reset passwords"), "UserInfoEditView": _l("Edit own information"),
     "OpenApi": _l("API description (OpenAPI)"), "SwaggerView": _l("API documentation (Swagger)"),
     "MenuApi": _l("Menu API"), "Security": _l("Security"), "List Users": _l("List Users"),
-    "AuthDBView": _l("Sign In"), "HomeView": _l("Home"), "LocaleView": _l("Language"),
+    "AuthDBView": _l("Sign In"), "LoginView": _l("Sign In"), "HomeView": _l("Home"), "LocaleView": _l("Language"),
     "SensitiveData": _l("Sensitive personal data"), "OverdueList": _l("Overdue visits"),
     "DispatchDesk": _l("Dispatch desk"), "TakerDesk": _l("My orders"), "DemandIntake": _l("Quick intake"),
     "Notifications": _l("Notifications"), "ServiceRates": _l("Service rates"),
@@ -244,6 +244,22 @@ class UserView(UserDBModelView):
         self._apply_scope(item)
         super().pre_update(item)
 
+    @action("unlock", _l("Unlock"), _l("Lift the sign-in lock of the chosen accounts?"), "fa-unlock",
+            multiple=True, single=True)
+    def unlock(self, items):
+        """Lift the lock that repeated failed sign-ins put on an account (logged)."""
+        from flask import flash
+
+        from app import lockout
+
+        items = items if isinstance(items, list) else [items]
+        unlocked = [u.username for u in items if lockout.unlock(u)]
+        if unlocked:
+            flash(gettext("Unlocked: %(names)s", names="、".join(unlocked)), "success")
+        else:
+            flash(gettext("None of them was locked."), "info")
+        return redirect(self.get_redirect())
+
     @expose("/scope-nodes/")
     @has_access
     @permission_name("list")
@@ -310,8 +326,17 @@ class GroupView(UserGroupModelView):
 
 # ----------------------------------------------------------------------------- manager
 
+class LoginView(AuthDBView):
+    """FAB's sign-in page; a refusal says why when the account is locked."""
+
+    @property
+    def invalid_login_message(self):
+        return g.get("login_refusal") or gettext("Wrong user name or password. Please try again.")
+
+
 class SecurityManager(FabSecurityManager):
     user_model = AppUser
+    authdbview = LoginView
     userdbmodelview = UserView
     userstatschartview = None  # FAB's chart loads Google Charts: not on an intranet
     rolemodelview = RoleView
@@ -319,6 +344,14 @@ class SecurityManager(FabSecurityManager):
     permissionmodelview = PermissionView_
     viewmenumodelview = ViewMenuView
     permissionviewmodelview = PermissionViewView
+
+    def auth_user_db(self, username, password):
+        """Sign-in with a password, for the sign-in page and the API alike: locked after
+        repeated failures, every attempt logged (app.lockout)."""
+        from app import lockout
+
+        channel = "api" if has_request_context() and request.path.startswith("/api/") else "web"
+        return lockout.authenticate(self, username, password, channel)
 
     def load_user(self, pk):
         try:

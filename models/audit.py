@@ -115,3 +115,52 @@ def _field(model, key: str, label):
         return format_value(value)
 
     return str(label(model, relation or key)), shown
+
+
+# ----------------------------------------------------------------------------- sign-ins
+
+LOGIN_RESULTS = {"success": _l("Signed in"), "bad_password": _l("Wrong user name or password"),
+                 "inactive": _l("Account disabled"), "locked": _l("Refused: locked"),
+                 "lock": _l("Locked after repeated failures"), "unlock": _l("Unlocked by the security administrator")}
+CHANNELS = {"web": _l("Sign-in page"), "api": _l("API sign-in"), "api_key": _l("API key (Open311)")}
+
+
+class LoginLog(Model):
+    """登录日志: every sign-in attempt, successful or not, and every lock and unlock."""
+
+    __tablename__ = "login_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime.datetime] = mapped_column(DateTime, default=now, index=True, info=field(_l("Time")))
+    username: Mapped[Optional[str]] = mapped_column(String(100), index=True, info=field(_l("User name")))
+    user_id: Mapped[Optional[int]] = mapped_column(Integer, index=True, info=field(_l("User id")))
+    result: Mapped[str] = mapped_column(String(20), index=True, info=field(_l("Result"), choices=LOGIN_RESULTS))
+    channel: Mapped[str] = mapped_column(String(10), info=field(_l("Channel"), choices=CHANNELS))
+    ip: Mapped[Optional[str]] = mapped_column(String(45), index=True, info=field(_l("From (IP address)")))
+    user_agent: Mapped[Optional[str]] = mapped_column(String(300), info=field(_l("Browser or client")))
+    note: Mapped[Optional[str]] = mapped_column(String(200), info=field(_l("Note")))
+
+    class Admin(AdminBase):
+        label = _l("Sign-in log entry")
+        label_plural = _l("Sign-in log")
+        menu = "audit"
+        icon = "fa-sign-in"
+        list_columns = ["at", "username", "result", "channel", "ip", "user_agent"]
+        search_columns = ["username", "result", "channel", "ip", "at"]
+        show_columns = ["at", "username", "user_id", "result", "channel", "ip", "user_agent", "note"]
+        form_columns = []
+        order = ("at", "desc")
+        readonly = True
+
+
+class AuthLock(Model):
+    """The failures counted against a sign-in key (``user:<name>``, or ``key:<ip>`` for
+    API keys) and the lock they led to. Kept in the database, so that every worker
+    process of the app shares it."""
+
+    __tablename__ = "auth_lock"
+
+    key: Mapped[str] = mapped_column(String(150), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    locked_until: Mapped[Optional[datetime.datetime]] = mapped_column(DateTime)
+    updated_at: Mapped[Optional[datetime.datetime]] = mapped_column(DateTime)

@@ -75,7 +75,8 @@ _ALLOWED = {"Excel", "English", "WHL", "HY", "km", "GB", "OpenAPI", "Swagger", "
             # file formats named in upload hints (照片（JPEG、PNG、WebP）、PDF、Word …, 5 MB)
             "JPEG", "PNG", "WebP", "PDF", "Word", "PowerPoint", "MB", "KB",
             # receipt and voucher numbers of funds (SJ…, ZC…, GJ…), mediation case numbers (TJ-2026-0001)
-            "SJ", "ZC", "GJ", "TJ"}
+            "SJ", "ZC", "GJ", "TJ",
+            "Werkzeug"}  # the test client's user agent, in the sign-in log
 _VISIBLE_ATTRS = re.compile(r'\s(?:placeholder|title|alt|data-placeholder|aria-label)="([^"]*)"')
 _BUTTON_VALUES = re.compile(r'<input[^>]*type="(?:submit|button|reset)"[^>]*value="([^"]*)"'
                             r'|<input[^>]*value="([^"]*)"[^>]*type="(?:submit|button|reset)"')
@@ -110,7 +111,7 @@ def _writer(model) -> str:
                            ("auditor", "审计管理员")):
         if policy.ROLES[role]["entities"].get(model.__name__) == policy.W:
             return username
-    return "auditor" if model.__name__ == "AuditLog" else "secretary"
+    return "auditor" if model.__name__ in ("AuditLog", "LoginLog") else "secretary"
 
 
 def _pages(app):

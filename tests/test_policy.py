@@ -91,7 +91,8 @@ def test_the_policy_table_keeps_the_three_admins_apart():
     # the security admin manages users and roles and sees no business data
     assert roles["安全管理员"]["security"] and not roles["安全管理员"]["entities"]
     # the auditor only reads the log
-    assert roles["审计管理员"]["entities"] == {"AuditLog": policy.R} and not roles["审计管理员"]["security"]
+    assert roles["审计管理员"]["entities"] == {"AuditLog": policy.R, "LoginLog": policy.R} \
+        and not roles["审计管理员"]["security"]
     # nobody else touches users or the log
     for name, spec in roles.items():
         if name not in ("安全管理员",):

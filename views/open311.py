@@ -347,12 +347,19 @@ def _client():
     """The active API client whose key is given, or a 403."""
     from models.service import ApiClient, hash_secret
 
+    from app import lockout
+
+    refusal = lockout.check_address()
+    if refusal is not None:  # too many wrong keys from this address: even a right one waits
+        raise Open311Error(429, refusal)
     key = request.values.get("api_key") or ""
     client = None
     if key.strip():
         client = db.session.scalars(select(ApiClient).where(ApiClient.key_hash == hash_secret(key))).first()
     if client is None or not client.active:
+        lockout.key_failed()
         raise Open311Error(403, gettext("api_key was not provided or is not valid."))
+    lockout.key_succeeded()
     return client
 
 
