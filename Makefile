@@ -63,7 +63,7 @@ run: setup-db
 	@echo ""
 	@echo "  红色驿站共治平台: http://$(HOST):$(PORT)/   (demo accounts: see README.md, password Hongse@2026)"
 	@echo ""
-	APP_ENV=production SECRET_KEY=$$(cat instance/secret_key) \
+	APP_ENV=production DEMO_MODE=true SECRET_KEY=$$(cat instance/secret_key) \
 	  $(BIN)/gunicorn --workers 2 --threads 4 --bind $(HOST):$(PORT) --access-logfile - run:app
 
 # Command 2: the whole suite — the SQLite lane with the browser lane, and at the same

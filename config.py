@@ -72,6 +72,18 @@ class Config:
     # API keys, the caller's address) for this many minutes
     LOGIN_MAX_FAILURES = 5
     LOGIN_LOCK_MINUTES = 10
+    # Passwords (app/passwords.py): length, how many of the four character classes, how
+    # many earlier passwords may not come back, the most days one lasts (0: no limit)
+    PASSWORD_MIN_LENGTH = 8
+    PASSWORD_MIN_CLASSES = 3
+    PASSWORD_HISTORY = 5
+    PASSWORD_MAX_AGE_DAYS = 0
+    # A page session ends after this many idle minutes (and PERMANENT_SESSION_LIFETIME
+    # after the sign-in, whatever the activity)
+    SESSION_IDLE_MINUTES = 30
+    # The demo's documented accounts keep their published password (make run sets it;
+    # never in production)
+    DEMO_MODE = False
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = False
@@ -116,6 +128,7 @@ class Config:
 class TestingConfig(Config):
     APP_ENV = "testing"
     TESTING = True
+    DEMO_MODE = True  # the tests sign in with the demo's accounts
     SQLALCHEMY_DATABASE_URI = "sqlite://"
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
 

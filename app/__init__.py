@@ -56,6 +56,7 @@ def create_app(config: type | dict | None = None, **overrides) -> Flask:
         registry.register_all(appbuilder)
         _install_csrf(app)
         _install_headers(app)
+        _install_sessions(app)
         _install_jinja(app)
         app.add_url_rule("/favicon.ico", "favicon", _favicon)
         cli.register(app)
@@ -101,6 +102,16 @@ def _install_headers(app: Flask) -> None:
         response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), payment=(), usb=()")
         response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
         return response
+
+
+def _install_sessions(app: Flask) -> None:
+    """Idle and absolute session limits, sessions ended by a password change, and the
+    password one must change first (app.sessions, app.passwords)."""
+    from app import passwords, sessions
+
+    app.config["FAB_PASSWORD_COMPLEXITY_ENABLED"] = True
+    app.config.setdefault("FAB_PASSWORD_COMPLEXITY_VALIDATOR", passwords.validator)
+    app.before_request(sessions.check)
 
 
 def _install_csrf(app: Flask) -> None:

@@ -130,6 +130,10 @@ def authenticate(sm, username: str, password: str, channel: str):
             return None
         clear(key)
         sm.update_user_auth_stat(user, True)  # (commits)
+        if channel == "web":
+            from app import sessions
+
+            sessions.start(user)
         log("success", channel, username, user.id)
         db.session.commit()
         return user

@@ -239,6 +239,16 @@ class UserView(UserDBModelView):
         self._apply_scope(item)
         super().pre_add(item)
 
+    def post_add(self, item):
+        """A new account's password was chosen by the administrator: the user changes it
+        at the first sign-in."""
+        from app import passwords
+        from app.extensions import db
+
+        passwords.remember(item, item.password)
+        item.must_change_password = True
+        db.session.commit()
+
     def pre_update(self, item):
         self._check_roles(item)
         self._apply_scope(item)
@@ -326,6 +336,33 @@ class GroupView(UserGroupModelView):
 
 # ----------------------------------------------------------------------------- manager
 
+class _PolicyHint:
+    """The password fields' hint: the policy as configured (FAB's says none is checked)."""
+
+    def __str__(self):
+        config = current_app.config
+        return gettext("At least %(length)s characters of %(classes)s of the four kinds (lower case, capitals, "
+                       "digits, other characters); not containing the user name; none of your last %(history)s.",
+                       length=config.get("PASSWORD_MIN_LENGTH", 8), classes=config.get("PASSWORD_MIN_CLASSES", 3),
+                       history=config.get("PASSWORD_HISTORY", 5))
+
+    def __html__(self):
+        return str(escape(str(self)))
+
+    def __bool__(self):
+        return True
+
+
+def _install_password_hints() -> None:
+    from flask_appbuilder.security.forms import ResetPasswordForm
+
+    for unbound in (ResetPasswordForm.password, UserDBModelView.add_form_extra_fields["password"]):
+        unbound.kwargs["description"] = _PolicyHint()
+
+
+_install_password_hints()
+
+
 class LoginView(AuthDBView):
     """FAB's sign-in page; a refusal says why when the account is locked."""
 
@@ -344,6 +381,22 @@ class SecurityManager(FabSecurityManager):
     permissionmodelview = PermissionView_
     viewmenumodelview = ViewMenuView
     permissionviewmodelview = PermissionViewView
+
+    def reset_password(self, userid, password):
+        """Every password change (the user's own, an administrator's reset): kept in the
+        history, the user's other sessions end; set by someone else, it must be changed
+        at the next sign-in (app.passwords)."""
+        from app import passwords, sessions
+        from app.extensions import db
+
+        super().reset_password(userid, password)
+        user = self.get_user_by_id(userid)
+        own = has_request_context() and getattr(g.user, "id", None) == user.id
+        passwords.remember(user, user.password)
+        user.must_change_password = not own
+        db.session.commit()
+        if own:
+            sessions.keep(user)
 
     def auth_user_db(self, username, password):
         """Sign-in with a password, for the sign-in page and the API alike: locked after

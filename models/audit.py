@@ -164,3 +164,14 @@ class AuthLock(Model):
     failures: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
     locked_until: Mapped[Optional[datetime.datetime]] = mapped_column(DateTime)
     updated_at: Mapped[Optional[datetime.datetime]] = mapped_column(DateTime)
+
+
+class PasswordHistory(Model):
+    """The hashes of a user's last passwords: a new password may not be one of them."""
+
+    __tablename__ = "password_history"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(Integer, index=True, nullable=False)
+    password_hash: Mapped[str] = mapped_column(String(256), nullable=False)
+    changed_at: Mapped[datetime.datetime] = mapped_column(DateTime, default=now, nullable=False)

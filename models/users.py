@@ -2,11 +2,12 @@
 See app.scope for how the scope limits what a user sees."""
 from __future__ import annotations
 
+import datetime
 from typing import Optional
 
 from flask_appbuilder.security.sqla.models import User
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ForeignKey, Integer, String
+from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app import scope as scope_mod
@@ -40,6 +41,12 @@ class AppUser(User):
         Integer, ForeignKey("community.id", use_alter=True, name="fk_ab_user_scope_community_id"))
     scope_grid_id: Mapped[Optional[int]] = mapped_column(
         Integer, ForeignKey("grid.id", use_alter=True, name="fk_ab_user_scope_grid_id"))
+    #: the password was set by someone else (a new account, an administrator's reset):
+    #: the user chooses their own at the next sign-in (app.passwords)
+    must_change_password: Mapped[Optional[bool]] = mapped_column(Boolean, default=False)
+    password_changed_at: Mapped[Optional[datetime.datetime]] = mapped_column(DateTime)
+    #: moves on with every password change: sessions signed in before it end (app.sessions)
+    session_epoch: Mapped[Optional[int]] = mapped_column(Integer, default=0)
     scope_street = relationship("Street", foreign_keys=[scope_street_id])
     scope_community = relationship("Community", foreign_keys=[scope_community_id])
     scope_grid = relationship("Grid", foreign_keys=[scope_grid_id])

@@ -195,6 +195,11 @@ def _users(ld, street, community, second, grids) -> dict:
             name = person_name(100 + i)
             user = sm.add_user(row["username"], name[1:], name[0], f"{row['username']}@demo.invalid",
                                [role], password=PASSWORD)
+            # the password is published: outside DEMO_MODE it must be changed first
+            from app import passwords
+
+            passwords.remember(user, user.password, seeded=True)
+            user.must_change_password = True
             ld.counts["ab_user"] += 1
         if user.scope_node is None and row["node"] or user.scope_kind != row["kind"]:
             user.set_scope(row["kind"], node)

@@ -26,6 +26,11 @@ def test_security_admin_creates_a_grid_worker(app, ctx, as_user):
     from tests.conftest import login
 
     new = login(app.test_client(), "newgrid", "Hongse@2026x")
+    # the administrator chose the password: the new user chooses their own first
+    assert new.get("/api/v1/compound/").status_code == 403
+    assert "/resetmypassword/form" in new.get("/compound/list/").headers["Location"]
+    response = new.post("/resetmypassword/form", data={"password": "Wenhua#Road7", "conf_password": "Wenhua#Road7"})
+    assert response.status_code == 302
     assert new.get("/api/v1/compound/?q=(page_size:100)").json["count"] == 9
 
 
