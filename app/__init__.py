@@ -86,9 +86,20 @@ def _install_headers(app: Flask) -> None:
 
     from flask import g
 
+    import re
+    import uuid
+
+    from flask import request
+
+    good_id = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+
     @app.before_request
     def _nonce():
         g.csp_nonce = secrets.token_urlsafe(18)
+        # the request id: the proxy's (X-Request-ID) when it looks like one, else ours;
+        # written to the audit log and answered in the response
+        given = request.headers.get("X-Request-ID", "")
+        g.request_id = given if good_id.match(given) else uuid.uuid4().hex
 
     app.jinja_env.globals["csp_nonce"] = lambda: g.get("csp_nonce", "")
 
@@ -101,6 +112,8 @@ def _install_headers(app: Flask) -> None:
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), payment=(), usb=()")
         response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        if g.get("request_id"):
+            response.headers["X-Request-ID"] = g.request_id
         return response
 
 

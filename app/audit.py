@@ -39,8 +39,9 @@ def _changes(obj, action: str) -> str | None:
         if attr.key in _SKIP:
             continue
         hist = state.attrs[attr.key].history
-        if action == "insert":
-            value = getattr(obj, attr.key)
+        if action in ("insert", "delete"):  # what the row holds (a deleted row: what it held)
+            # (a deleted row's values as loaded: nothing is read from a row that is gone)
+            value = getattr(obj, attr.key) if action == "insert" else state.dict.get(attr.key)
             if value is not None:
                 result[attr.key] = _plain(value)
         elif action == "update" and hist.has_changes():
@@ -49,7 +50,7 @@ def _changes(obj, action: str) -> str | None:
             if old != new:
                 result[attr.key] = [_plain(old), _plain(new)]
         if attr.key in _MASKED and attr.key in result:
-            result[attr.key] = "******" if action == "insert" else ["******", "******"]
+            result[attr.key] = "******" if action != "update" else ["******", "******"]
         kind = attr.columns[0].info.get("sensitive")
         if kind == "minor_name" and not getattr(obj, "is_minor", False):
             kind = None
@@ -97,15 +98,68 @@ def _record(session, flush_context):
         for obj in objs:
             if not _audited(obj):
                 continue
-            changes = _changes(obj, action) if action != "delete" else None
+            changes = _changes(obj, action)
             if action == "update" and changes is None:
                 continue
             rows.append((action, obj, changes))
     if not rows:
         return
     user_id, username = current_user_id(), _username()
+    ip, request_id = where_from()
     for action, obj, changes in rows:
         session.add(AuditLog(user_id=user_id, username=username, action=action,
                              entity=type(obj).__name__,
                              entity_id=str(getattr(obj, "id", "") or "") or None,
-                             summary=str(obj)[:200], changes=changes))
+                             summary=str(obj)[:200], changes=changes, ip=ip, request_id=request_id))
+
+
+def where_from() -> tuple[str | None, str | None]:
+    """(IP address, request id) of the request being served; (None, None) elsewhere."""
+    from flask import g, has_request_context, request
+
+    if not has_request_context():
+        return None, None
+    return request.remote_addr, g.get("request_id")
+
+
+def log_export(model, count: int, filters: str, *, revealed: bool = False) -> None:
+    """导出日志: who exported which list, with which filters, how many rows."""
+    from flask import g
+
+    from app.extensions import db
+    from models.audit import AuditLog
+    from models.base import current_user_id
+
+    ip, request_id = where_from()
+    user = g.get("user")
+    db.session.add(AuditLog(
+        user_id=current_user_id(), username=getattr(user, "username", None), action="export",
+        entity=model.__name__, summary=f"{count} · {filters}"[:200],
+        changes=json.dumps({"rows": count, "filters": filters, "unmasked": revealed}, ensure_ascii=False),
+        ip=ip, request_id=request_id))
+    db.session.commit()
+
+
+#: the shortest time the logs are kept (等保 2.0: at least six months)
+MIN_RETENTION_DAYS = 180
+
+
+def prune(days: int) -> dict:
+    """Remove audit and sign-in log entries older than ``days`` (never fewer than 180);
+    the removal itself is logged. Returns {log: rows removed}."""
+    from sqlalchemy import delete
+
+    from app import clock
+    from app.extensions import db
+    from models.audit import AuditLog, LoginLog
+
+    if days < MIN_RETENTION_DAYS:
+        raise ValueError(f"logs are kept at least {MIN_RETENTION_DAYS} days (asked: {days})")
+    before = clock.now() - datetime.timedelta(days=days)
+    removed = {"audit_log": db.session.execute(delete(AuditLog).where(AuditLog.at < before)).rowcount,
+               "login_log": db.session.execute(delete(LoginLog).where(LoginLog.at < before)).rowcount}
+    db.session.add(AuditLog(action="prune", entity="AuditLog", username=None,
+                            summary=f"< {before:%Y-%m-%d}: {removed['audit_log']} + {removed['login_log']}",
+                            changes=json.dumps({"before": before.isoformat(), **removed})))
+    db.session.commit()
+    return removed

@@ -114,6 +114,21 @@ def register(app: Flask) -> None:
 
         click.echo(f"新逾期共建项目 {pledges.sweep()} 个；新逾期会议决议 {meetings.sweep()} 项")
 
+    audit = AppGroup("audit", help="The audit and sign-in logs.")
+
+    @audit.command("prune")
+    @click.option("--days", type=int, required=True, help="Keep this many days (at least 180).")
+    def audit_prune(days):
+        """Remove log entries older than DAYS days; refuses fewer than 180 (等保 2.0)."""
+        from app import audit as audit_log
+
+        try:
+            removed = audit_log.prune(days)
+        except ValueError:
+            raise click.UsageError(f"日志至少保留 {audit_log.MIN_RETENTION_DAYS} 天，不能只保留 {days} 天。")
+        click.echo(f"已删除操作日志 {removed['audit_log']} 条、登录日志 {removed['login_log']} 条")
+
+    app.cli.add_command(audit)
     app.cli.add_command(roles)
     app.cli.add_command(seed)
     app.cli.add_command(demands)

@@ -385,22 +385,40 @@ class EntityView(ModelView):
             abort(403)
         name = f"{self.admin.plural()}-{clock.today().isoformat()}.xlsx"
         model = self.datamodel.obj
+        counted = [0]
+
+        def counting(rows):
+            for row in rows:
+                counted[0] += 1
+                yield row
+
         if importer.importable(model):
             select_columns = [c for c in importer.column_names(model)]
             rows = self.datamodel.iterate(filters, order_column, order_direction, select_columns=select_columns)
-            content = importer.export(model, rows, reveal=reveal)
+            content = importer.export(model, counting(rows), reveal=reveal)
         else:
-            content = self._export_list(filters, order_column, order_direction)
+            content = self._export_list(filters, order_column, order_direction, counting)
+        from app.audit import log_export
+
+        log_export(model, counted[0], self._filter_text(), revealed=reveal)
         return send_file(io.BytesIO(content), as_attachment=True, download_name=name,
                          mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
-    def _export_list(self, filters, order_column, order_direction) -> bytes:
+    def _filter_text(self) -> str:
+        """The list's filters as the user reads them: "姓名 包含 张; 搜索 王"."""
+        parts = [f"{self.label_columns.get(flt.column_name, flt.column_name)} {flt.name} {value}"
+                 for flt, value in self._filters.get_filters_values()]
+        if (request.args.get("q") or "").strip():
+            parts.append(f"{gettext('Search')} {request.args['q'].strip()}")
+        return "; ".join(str(p) for p in parts)
+
+    def _export_list(self, filters, order_column, order_direction, counting=lambda rows: rows) -> bytes:
         from app import excel
 
         columns = list(self.list_columns)
         writer = excel.XlsxWriter([excel.Column(name=c, header=str(self.label_columns.get(c, c)))
                                    for c in columns], str(self.admin.plural())[:31])
-        rows = self.datamodel.iterate(filters, order_column, order_direction, select_columns=columns)
+        rows = counting(self.datamodel.iterate(filters, order_column, order_direction, select_columns=columns))
         for row in self.datamodel.get_values(rows, columns):
             writer.append([self._cell(c, row[c]) for c in columns])
         return writer.save()

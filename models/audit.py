@@ -14,7 +14,7 @@ from models.base import Model, now
 
 ACTIONS = {"insert": _l("Added"), "update": _l("Changed"), "delete": _l("Deleted"),
            "reveal": _l("Revealed sensitive data"), "reveal_export": _l("Exported sensitive data"),
-           "import": _l("Imported")}
+           "import": _l("Imported"), "export": _l("Exported"), "prune": _l("Old log entries removed")}
 
 
 #: security records, audited beside the entities
@@ -49,6 +49,7 @@ class AuditLog(Model):
     summary: Mapped[Optional[str]] = mapped_column(String(200), info=field(_l("Record")))
     changes: Mapped[Optional[str]] = mapped_column(Text, info=field(_l("Changes")))
     ip: Mapped[Optional[str]] = mapped_column(String(45), info=field(_l("From (IP address)")))
+    request_id: Mapped[Optional[str]] = mapped_column(String(64), index=True, info=field(_l("Request id")))
 
     __display__ = "summary"
 
@@ -59,8 +60,8 @@ class AuditLog(Model):
         icon = "fa-history"
         list_columns = ["at", "username", "action", "entity", "entity_id", "summary"]
         search_columns = ["username", "action", "entity", "entity_id", "at"]
-        show_columns = ["at", "username", "user_id", "ip", "action", "entity", "entity_id", "summary",
-                        "changes_text"]
+        show_columns = ["at", "username", "user_id", "ip", "request_id", "action", "entity", "entity_id",
+                        "summary", "changes_text"]
         labels = {"changes_text": _l("Changes")}
         form_columns = []
         order = ("at", "desc")

@@ -141,7 +141,10 @@ def _usernames():
     from models.dictionary import DictItem
     from models.users import AppUser
 
+    from models.audit import LoginLog
+
     return {u.username for u in db.session.query(AppUser).all()} | \
+        {name for (name,) in db.session.query(LoginLog.username).distinct() if name} | \
         {code for (code,) in db.session.query(DictItem.code).all()} | \
         {code for (code,) in db.session.query(ServiceCategory.code).all()}  # Open311 service codes
 

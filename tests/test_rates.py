@@ -353,7 +353,7 @@ def test_page_renders(as_user, username):
     for section in ("rates-periods", "rates-grids", "rates-categories", "rates-units", "rates-members"):
         assert f'id="{section}"' in page
     assert re.search(r"\d+\.\d%", page)  # percentages
-    assert 'onclick="window.print()"' in page
+    assert 'data-print' in page and 'onclick' not in page
     assert "https://" not in page.split("</head>")[0]  # no remote assets
 
 

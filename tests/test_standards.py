@@ -12,6 +12,7 @@ import pytest
 from flask_babel.speaklater import LazyString
 from hypothesis import HealthCheck, given, settings, strategies as st
 
+from app import clock
 from app.standards import (
     ETHNICITY_CODES, HOUSEHOLD_RELATION_CODES, MSG_ID_CHECK, MSG_ID_DATE, MSG_ID_EXCEL,
     MSG_ID_LENGTH, MSG_PHONE, POLITICAL_STATUS_CODES, SEX_CODES, StandardError, age_on,
@@ -21,7 +22,7 @@ from app.standards import (
 
 PROPERTY = settings(max_examples=300, deadline=None, database=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture])
-TODAY = datetime.date.today()
+TODAY = clock.today()  # the domain's day (Beijing time), as the code under test reads it
 ID_CHARS = "0123456789X"
 
 
