@@ -81,6 +81,11 @@ class Config:
     # A page session ends after this many idle minutes (and PERMANENT_SESSION_LIFETIME
     # after the sign-in, whatever the activity)
     SESSION_IDLE_MINUTES = 30
+    # Calls without signing in (public pages, rating links, Open311), per address; the
+    # counts are shared through Redis when REDIS_URL is set (app/ratelimit.py)
+    RATE_LIMIT_ENABLED = True
+    PUBLIC_RATE_LIMIT = "120/minute"
+    PUBLIC_POST_RATE_LIMIT = "20/minute"
     # The demo's documented accounts keep their published password (make run sets it;
     # never in production)
     DEMO_MODE = False
@@ -129,6 +134,7 @@ class TestingConfig(Config):
     APP_ENV = "testing"
     TESTING = True
     DEMO_MODE = True  # the tests sign in with the demo's accounts
+    RATE_LIMIT_ENABLED = False  # the tests call the public pages often; test_ratelimit turns it on
     SQLALCHEMY_DATABASE_URI = "sqlite://"
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
 

@@ -54,6 +54,9 @@ def create_app(config: type | dict | None = None, **overrides) -> Flask:
         api.install()
         api.install_jwt_messages(appbuilder.sm.jwt_manager)
         registry.register_all(appbuilder)
+        from app import ratelimit
+
+        app.before_request(ratelimit.check)
         _install_csrf(app)
         _install_headers(app)
         _install_sessions(app)
