@@ -86,6 +86,7 @@ class Config:
     RATE_LIMIT_ENABLED = True
     PUBLIC_RATE_LIMIT = "120/minute"
     PUBLIC_POST_RATE_LIMIT = "20/minute"
+    RATE_LIMIT_PREFIX = "hongse-rl"  # the keys' prefix in Redis
     # The demo's documented accounts keep their published password (make run sets it;
     # never in production)
     DEMO_MODE = False

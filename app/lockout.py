@@ -103,10 +103,35 @@ def locked_message(until: datetime.datetime) -> str:
                    "the security administrator to unlock it.", time=until.strftime("%H:%M"))
 
 
+def _retrying(work):
+    """Run ``work`` again when SQLite says "database is locked": with several processes on
+    one SQLite file, a transaction that read before another process wrote cannot become
+    a writer (WAL snapshot) and fails at once, whatever the busy timeout; a fresh
+    transaction succeeds. (PostgreSQL never needs it.)"""
+    import time
+
+    from sqlalchemy.exc import OperationalError
+
+    from app.extensions import db
+
+    for attempt in range(20):
+        try:
+            return work()
+        except OperationalError as error:
+            if "locked" not in str(error.orig) or attempt == 19:
+                raise
+            db.session.rollback()
+            time.sleep(0.02 * (attempt + 1))
+
+
 def authenticate(sm, username: str, password: str, channel: str):
     """The user whose ``username`` and ``password`` match, or None — counting failures,
     refusing locked names and logging every attempt. ``refusal`` of the request (g) says
     why, for the sign-in page and the API."""
+    return _retrying(lambda: _authenticate(sm, username, password, channel))
+
+
+def _authenticate(sm, username: str, password: str, channel: str):
     from flask import g
     from werkzeug.security import check_password_hash
 
@@ -157,6 +182,10 @@ def check_address(channel: str = "api_key") -> str | None:
 
 def key_failed(channel: str = "api_key") -> None:
     """A wrong API key from the caller's address: counted (and logged), locked at the limit."""
+    _retrying(lambda: _key_failed(channel))
+
+
+def _key_failed(channel: str) -> None:
     from app.extensions import db
 
     key = address_key(request.remote_addr if has_request_context() else None)
