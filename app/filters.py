@@ -81,7 +81,7 @@ class FilterQuickSearch(fab.BaseFilter):
             return query.filter(exact)
         if not columns:
             return query
-        like = f"%{text}%"
+        like = f"%{like_escape(text)}%"
         return query.filter(or_(*[_matches(self.model, c, like) for c in columns]))
 
 
@@ -93,9 +93,9 @@ def _matches(model, name: str, like: str):
     attribute = getattr(model, name)
     relationship = sa_inspect(model).relationships.get(name)
     if relationship is None:
-        return attribute.ilike(like)
+        return attribute.ilike(like, escape="\\")
     target = relationship.mapper.class_
-    condition = target.picker_filter(like) if hasattr(target, "picker_filter") else target.name.ilike(like)
+    condition = target.picker_filter(like) if hasattr(target, "picker_filter") else target.name.ilike(like, escape="\\")
     return attribute.has(condition)
 
 
@@ -166,8 +166,34 @@ def _day(value):
 _DATES = [fab.FilterEqual, fab.FilterGreater, fab.FilterSmaller, fab.FilterNotEqual, FilterOnOrAfter,
           FilterOnOrBefore]
 
-_TEXT = [fab.FilterContains, fab.FilterStartsWith, fab.FilterEqual, fab.FilterNotContains,
-         fab.FilterEndsWith, fab.FilterNotStartsWith, fab.FilterNotEndsWith, fab.FilterNotEqual]
+def like_escape(text: str) -> str:
+    """``text`` for a LIKE pattern that matches it literally: % and _ are characters a
+    user may search for, not wildcards (escaped with \\, given as ESCAPE)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _like_filter(base, pattern: str, negate: bool):
+    """FAB's LIKE filter ``base`` with the user's text taken literally."""
+
+    class Literal(base):
+        def apply(self, query, value):
+            query, field = fab.get_field_setup_query(query, self.model, self.column_name)
+            condition = field.ilike(pattern.format(like_escape(str(value or ""))), escape="\\")
+            return query.filter(~condition if negate else condition)
+
+    Literal.__name__ = base.__name__
+    return Literal
+
+
+FilterContains = _like_filter(fab.FilterContains, "%{}%", False)
+FilterNotContains = _like_filter(fab.FilterNotContains, "%{}%", True)
+FilterStartsWith = _like_filter(fab.FilterStartsWith, "{}%", False)
+FilterNotStartsWith = _like_filter(fab.FilterNotStartsWith, "{}%", True)
+FilterEndsWith = _like_filter(fab.FilterEndsWith, "%{}", False)
+FilterNotEndsWith = _like_filter(fab.FilterNotEndsWith, "%{}", True)
+
+_TEXT = [FilterContains, FilterStartsWith, fab.FilterEqual, FilterNotContains,
+         FilterEndsWith, FilterNotStartsWith, FilterNotEndsWith, fab.FilterNotEqual]
 
 
 class FilterConverter(fab.SQLAFilterConverter):

@@ -40,13 +40,15 @@ def display_loads(model) -> list[str]:
 def picker_condition(model, text: str):
     """Rows of ``model`` a picker offers for ``text``: the model's own
     ``picker_filter``, else its display column or code contains the text."""
-    like = f"%{text}%"
+    from app.filters import like_escape
+
+    like = f"%{like_escape(text)}%"
     if hasattr(model, "picker_filter"):
         return model.picker_filter(like)
-    conditions = [cast(display_column(model), String).ilike(like)]
+    conditions = [cast(display_column(model), String).ilike(like, escape="\\")]
     code = sa_inspect(model).columns.get("code")
     if code is not None:
-        conditions.append(code.ilike(like))
+        conditions.append(code.ilike(like, escape="\\"))
     return or_(*conditions)
 
 

@@ -276,17 +276,18 @@ class UserView(UserDBModelView):
     def scope_nodes(self):
         """Streets, communities and grids matching ``q`` (for the scope picker)."""
         from app.extensions import db
+        from app.filters import like_escape
         from models.places import Community, Grid, Street
 
         text = (request.args.get("q") or "").strip()
-        like = f"%{text}%"
+        like = f"%{like_escape(text)}%"
         results = []
         for model in (Street, Community, Grid):
             stmt = select(model)
             if model is Grid:
                 stmt = stmt.options(joinedload(Grid.community))
             if text:
-                stmt = stmt.where(or_(model.name.ilike(like), model.code.ilike(like)))
+                stmt = stmt.where(or_(model.name.ilike(like, escape="\\"), model.code.ilike(like, escape="\\")))
             for node in db.session.scalars(stmt.order_by(model.name).limit(20)):
                 results.append({"id": node_key(node), "text": node_label(node)})
         return jsonify(count=len(results), result=results)

@@ -113,7 +113,7 @@ class Household(InCommunity, Tracked, Model):
     def picker_filter(cls, like: str):
         from sqlalchemy import or_
 
-        return or_(cls.room.ilike(like), cls.compound.has(Compound.name.ilike(like)))
+        return or_(cls.room.ilike(like, escape="\\"), cls.compound.has(Compound.name.ilike(like, escape="\\")))
 
     @classmethod
     def lookup(cls, text: str, session, stmt):
@@ -449,7 +449,7 @@ class PartyMember(InCommunity, Tracked, Model):
 
     @classmethod
     def picker_filter(cls, like: str):
-        return cls.person.has(Person.name.ilike(like))
+        return cls.person.has(Person.name.ilike(like, escape="\\"))
 
     __display_loads__ = ["person"]
 

@@ -284,7 +284,7 @@ class Building(InCommunity, Tracked, Model):
     def picker_filter(cls, like: str):
         from sqlalchemy import or_
 
-        return or_(cls.name.ilike(like), cls.compound.has(Compound.name.ilike(like)))
+        return or_(cls.name.ilike(like, escape="\\"), cls.compound.has(Compound.name.ilike(like, escape="\\")))
 
     @classmethod
     def lookup(cls, text: str, session, stmt):
@@ -340,8 +340,8 @@ class Unit(InCommunity, Tracked, Model):
     def picker_filter(cls, like: str):
         from sqlalchemy import or_
 
-        return or_(cls.name.ilike(like), cls.compound.has(Compound.name.ilike(like)),
-                   cls.building.has(Building.name.ilike(like)))
+        return or_(cls.name.ilike(like, escape="\\"), cls.compound.has(Compound.name.ilike(like, escape="\\")),
+                   cls.building.has(Building.name.ilike(like, escape="\\")))
 
     @classmethod
     def lookup(cls, text: str, session, stmt):

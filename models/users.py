@@ -30,8 +30,8 @@ class AppUser(User):
         """Accounts are found by full name (surname first) or user name."""
         from sqlalchemy import or_
 
-        return or_(cls.username.ilike(like), (cls.last_name + cls.first_name).ilike(like),
-                   cls.first_name.ilike(like), cls.last_name.ilike(like))
+        return or_(cls.username.ilike(like, escape="\\"), (cls.last_name + cls.first_name).ilike(like, escape="\\"),
+                   cls.first_name.ilike(like, escape="\\"), cls.last_name.ilike(like, escape="\\"))
 
     scope_kind: Mapped[Optional[str]] = mapped_column(
         String(16), default=scope_mod.SELF, info=field(_l("Scope kind")))

@@ -147,7 +147,7 @@ class Volunteer(InCommunity, Tracked, Model):
 
     @classmethod
     def picker_filter(cls, like: str):
-        return cls.person.has(Person.name.ilike(like)) | cls.number.ilike(like)
+        return cls.person.has(Person.name.ilike(like, escape="\\")) | cls.number.ilike(like, escape="\\")
 
     @classmethod
     def form_defaults(cls, user) -> dict:

@@ -27,9 +27,11 @@ class PublicPolicyView(BaseView):
         category = (request.args.get("category") or "").strip()[:40]
         stmt = select(PolicyGuide).where(PolicyGuide.published.is_(True))
         if text:
-            like = f"%{text}%"
-            stmt = stmt.where(or_(PolicyGuide.title.ilike(like), PolicyGuide.content.ilike(like),
-                                  PolicyGuide.materials.ilike(like)))
+            from app.filters import like_escape
+
+            like = f"%{like_escape(text)}%"
+            stmt = stmt.where(or_(PolicyGuide.title.ilike(like, escape="\\"), PolicyGuide.content.ilike(like, escape="\\"),
+                                  PolicyGuide.materials.ilike(like, escape="\\")))
         if category:
             stmt = stmt.where(PolicyGuide.category == category)
         guides = db.session.scalars(stmt.order_by(PolicyGuide.category, PolicyGuide.title).limit(PUBLIC_GUIDES)).all()
