@@ -109,3 +109,16 @@ def log_export(model, count: int) -> None:
         entity=model.__name__, entity_id=None, summary=f"{count} · {what}"[:200],
         ip=request.remote_addr if has_request_context() else None))
     db.session.commit()
+
+
+def watermark_text(user=None) -> str:
+    """The watermark of a page that shows revealed data: who looked, and when."""
+    from flask import g
+
+    from app import clock
+
+    user = user if user is not None else g.get("user")
+    name = user.get_full_name() if user is not None and hasattr(user, "get_full_name") else ""
+    username = getattr(user, "username", "") or ""
+    who = f"{name}（{username}）" if name and name != username else username
+    return f"{who} {clock.now():%Y-%m-%d %H:%M}"

@@ -35,7 +35,7 @@ def _reveal(entity: str, pk: int, column: str):
         item = None  # an adult's name is not masked: nothing to reveal
     if item is None:
         return 404, {"message": gettext("The page or record does not exist, or it is outside your data scope.")}
-    return 200, {"value": sensitive.reveal(item, column)}
+    return 200, {"value": sensitive.reveal(item, column), "watermark": sensitive.watermark_text()}
 
 
 class SensitiveDataView(BaseView):

@@ -173,7 +173,8 @@ class VolunteerView(_WithExtras, _GeneratedVolunteer):
         person = made.volunteer.person
         id_number = sensitive.reveal(person, "id_number") if person.id_number else ""
         return self.render_template("volunteers/certificate.html", certificate=made, person=person,
-                                    id_number=id_number, title=gettext("Certificate of volunteer service"))
+                                    id_number=id_number, title=gettext("Certificate of volunteer service"),
+                                    watermark=sensitive.watermark_text() if id_number else None)
 
 
 # ----------------------------------------------------------------------------- activities

@@ -154,6 +154,17 @@ $(document).on('click', '.reveal-value', function () {
         success: function (data) {
             button.siblings('span').text(data.value);
             button.remove();
+            if (data.watermark && !document.querySelector('.watermark')) {  // who looked, and when
+                var mark = document.createElement('div');
+                mark.className = 'watermark';
+                mark.setAttribute('aria-hidden', 'true');
+                for (var i = 0; i < 60; i++) {
+                    var line = document.createElement('span');
+                    line.textContent = data.watermark;
+                    mark.appendChild(line);
+                }
+                document.body.appendChild(mark);
+            }
         },
         error: function (xhr) {
             var message = (xhr.responseJSON && xhr.responseJSON.message) || I18N.errorLoading;
