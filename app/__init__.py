@@ -57,6 +57,7 @@ def create_app(config: type | dict | None = None, **overrides) -> Flask:
         from app import ratelimit
 
         app.before_request(ratelimit.check)
+        app.before_request(api.check_rison)
         _install_csrf(app)
         _install_headers(app)
         _install_sessions(app)

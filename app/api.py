@@ -155,6 +155,23 @@ def _unauthorized() -> str:
     return gettext("Please sign in first.")
 
 
+def check_rison() -> None:
+    """Before every API request: a ``q`` argument that is not rison (or holds a number the
+    parser cannot read) is a 400 with a message, not a server error (FAB catches only the
+    parser's own exception)."""
+    from flask import request
+
+    if not request.path.startswith("/api/") or "q" not in request.args:
+        return None
+    import prison
+
+    try:
+        prison.loads(request.args["q"])
+    except Exception:
+        return _response(400, gettext("The request parameters are not valid."))
+    return None
+
+
 def install() -> None:
     """Every framework API (ours, FAB's security and OpenAPI ones) answers in the
     user's language; the English originals are not shown."""

@@ -141,8 +141,8 @@ class Interface(SQLAInterface):
             query = query.options(*options)
         cap = self.max_page_size()
         page_size = cap if not page_size or page_size <= 0 else min(int(page_size), cap)
-        if page:
-            query = query.offset(int(page) * page_size)
+        if page:  # (a page past any data finds nothing; an absurd one is not sent to the database)
+            query = query.offset(min(max(int(page), 0), 10**6) * page_size)
         query = query.limit(page_size)
         return count, query.all()
 

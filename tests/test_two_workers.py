@@ -65,15 +65,16 @@ def two_workers(app, no_isolation):
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(120):
+        for _ in range(240):  # until both workers have booted and answered
             try:
-                if _call(f"{base}/login/")[0] == 200:
-                    break
+                _at_once(4, lambda: _call(f"{base}/favicon.ico"))
             except OSError:
                 pass
+            if os.path.exists(log) and len(set(_served_by(log, "/favicon.ico"))) == 2:
+                break
             time.sleep(0.5)
         else:
-            raise AssertionError("gunicorn did not start")
+            raise AssertionError("gunicorn's two workers did not both start")
         yield base, log, url
     finally:
         server.terminate()
