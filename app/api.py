@@ -190,7 +190,18 @@ def install() -> None:
         "Something went wrong on the server. Nothing was changed; please try again later."))
 
 
+def _token_claims(identity) -> dict:
+    """Every sign-in token carries the account's session epoch: a password change ends
+    the tokens given before it, as it ends the page sessions (app.sessions)."""
+    from app.extensions import db
+    from models.users import AppUser
+
+    user = db.session.get(AppUser, bounded_int(identity, low=1)) if identity is not None else None
+    return {"epoch": (user.session_epoch or 0) if user is not None else 0}
+
+
 def install_jwt_messages(jwt_manager) -> None:
+    jwt_manager.additional_claims_loader(_token_claims)
     jwt_manager.unauthorized_loader(lambda reason: _response(401, gettext("Please sign in first.")))
     jwt_manager.invalid_token_loader(lambda reason: _response(401, gettext("The sign-in token is not valid. Please sign in again.")))
     jwt_manager.expired_token_loader(lambda header, data: _response(401, gettext("The sign-in has expired. Please sign in again.")))

@@ -422,6 +422,8 @@ class SecurityManager(FabSecurityManager):
 
     def load_user_jwt(self, _jwt_header, jwt_data):
         user = self.load_user(jwt_data["sub"])
+        if user is not None and jwt_data.get("epoch", 0) != (user.session_epoch or 0):
+            return None  # a token from before a password change
         if user is not None:
             g.user = user
         return user

@@ -156,3 +156,20 @@ def test_the_session_cookie_is_httponly_and_samesite(app):
     response = client.post("/login/", data={"username": "worker", "password": PASSWORD})
     cookie = response.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_a_password_change_ends_the_api_tokens_given_before(app, ctx):
+    def token(password):
+        response = app.test_client().post("/api/v1/security/login", json={
+            "username": "worker", "password": password, "provider": "db"})
+        return response.json["access_token"]
+
+    client = app.test_client()
+    old = token(PASSWORD)
+    assert client.get("/api/v1/demand/", headers={"Authorization": f"Bearer {old}"}).status_code == 200
+    desk = login(app.test_client(), "worker", PASSWORD)
+    change_own(desk, "Wenhua#Road8")
+    response = client.get("/api/v1/demand/", headers={"Authorization": f"Bearer {old}"})
+    assert response.status_code == 401 and "请" in response.json["message"]
+    new = token("Wenhua#Road8")
+    assert client.get("/api/v1/demand/", headers={"Authorization": f"Bearer {new}"}).status_code == 200
