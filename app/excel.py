@@ -807,6 +807,12 @@ class XlsxWriter:
         self._ws.append(header)
         self._saved = False
 
+    def mark(self, text: str) -> None:
+        """A watermark of the printed sheet (header and footer of every page): who
+        exported it, and when."""
+        self._ws.oddHeader.center.text = text
+        self._ws.oddFooter.center.text = text
+
     def _cell(self, column: Column, value):
         if value is None:
             return None

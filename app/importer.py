@@ -300,6 +300,7 @@ def export(model, rows, *, reveal: bool = False) -> bytes:
         count += 1
     if reveal:
         sensitive.log_export(model, count)
+        writer.mark(gettext("Unmasked personal data exported by %(who)s", who=sensitive.watermark_text()))
     return writer.save()
 
 

@@ -33,3 +33,16 @@ def test_the_certificate_carries_it(as_user, ctx):
 
 def test_pages_without_revealed_data_have_none(as_user):
     assert 'class="watermark"' not in as_user("worker").get("/person/list/").get_data(as_text=True)
+
+
+def test_an_unmasked_export_carries_it_in_the_sheet(as_user, ctx):
+    import io
+
+    import openpyxl
+
+    response = as_user("secretary").get("/person/export/?reveal=1")
+    assert response.status_code == 200
+    sheet = openpyxl.load_workbook(io.BytesIO(response.data)).active
+    assert "secretary" in sheet.oddHeader.center.text and "含未遮盖的个人信息" in sheet.oddFooter.center.text
+    masked = as_user("secretary").get("/person/export/")
+    assert not openpyxl.load_workbook(io.BytesIO(masked.data)).active.oddHeader.center.text
