@@ -161,8 +161,8 @@ def check_rison() -> None:
     parser's own exception)."""
     from flask import request
 
-    if not request.path.startswith("/api/") or "q" not in request.args:
-        return None
+    if not request.path.startswith("/api/") or "q" not in request.args or "/related/" in request.path:
+        return None  # (a relation picker's q is the text typed, not rison)
     import prison
 
     try:
