@@ -66,10 +66,7 @@ def two_workers(app, no_isolation):
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(240):  # until both workers have booted and answered
-            try:
-                _at_once(4, lambda: _call(f"{base}/favicon.ico"))
-            except OSError:
-                pass
+            _at_once(4, lambda: _call(f"{base}/favicon.ico"))
             if os.path.exists(log) and len(set(_served_by(log, "/favicon.ico"))) == 2:
                 break
             time.sleep(0.5)
@@ -95,7 +92,10 @@ def _at_once(n, call):
 
     def run(i):
         gate.wait()
-        results[i] = call()
+        try:
+            results[i] = call()
+        except OSError as error:  # (the server not listening yet, while it starts)
+            results[i] = (None, str(error))
 
     threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
     for t in threads:
