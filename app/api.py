@@ -46,6 +46,11 @@ class RelatedId(fields.Field):
             return [] if self.many else None
         return [v.id for v in value] if self.many else value.id
 
+    def deserialize(self, value, attr=None, data=None, **kwargs):
+        if value is None and self.many:  # (marshmallow passes a null straight through)
+            return []
+        return super().deserialize(value, attr, data, **kwargs)
+
     def _load_one(self, raw):
         pk = bounded_int(raw, low=1) if isinstance(raw, (int, str)) else None
         if pk is None:
@@ -63,6 +68,19 @@ class RelatedId(fields.Field):
                 raise ValidationError(gettext("Give a list of ids."))
             return [self._load_one(v) for v in value]
         return self._load_one(value)
+
+
+class LocalDateTime(fields.DateTime):
+    """A date and time given with an offset ("…T08:30:00+00:00") is stored as the local
+    (Beijing) time it names: the database holds naive local times."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        result = super()._deserialize(value, attr, data, **kwargs)
+        if result is not None and result.tzinfo is not None:
+            from app.clock import ZONE
+
+            result = result.astimezone(ZONE).replace(tzinfo=None)
+        return result
 
 
 class MaskedField(fields.Field):
@@ -94,6 +112,8 @@ class SchemaConverter(Model2SchemaConverter):
 
     def _column2field(self, datamodel, column, nested=True, parent_schema_name=None):
         field = super()._column2field(datamodel, column, nested, parent_schema_name)
+        if type(field) is fields.DateTime:
+            field.__class__ = LocalDateTime
         if not nested and not datamodel.is_relation(column.name):
             field.required = False
             field.allow_none = True

@@ -262,3 +262,23 @@ def test_audit_shows_values_as_users_read_them(as_user, ctx):
     entry = db.session.scalars(select(AuditLog).where(AuditLog.entity == "DictItem")
                                .order_by(AuditLog.id.desc())).first()
     assert "是否启用：是 → 否" in entry.changes_text
+
+
+
+def test_a_null_list_of_relations_is_an_empty_list(as_user, ctx):
+    """Found by fuzzing the write operations: ``"members": null`` was a server error."""
+    response = as_user("secretary").post("/api/v1/care_group/", json={"members": None, "notes": "", "person": None,
+                                                                     "staff": None})
+    assert response.status_code == 422 and "person" in response.json["message"]
+
+
+
+def test_a_time_with_an_offset_is_stored_as_local_time(as_user, ctx):
+    """Found by fuzzing the write operations: an offset-aware time was a server error."""
+    from models.meetings import Meeting
+
+    meeting = db.session.scalars(select(Meeting).where(Meeting.status != "closed").order_by(Meeting.id)).first()
+    response = as_user("secretary").put(f"/api/v1/meeting/{meeting.id}", json={"held_at": "2026-11-02T01:30:00+00:00"})
+    assert response.status_code == 200, response.json
+    db.session.expire_all()
+    assert str(db.session.get(Meeting, meeting.id).held_at) == "2026-11-02 09:30:00"
