@@ -15,11 +15,11 @@ from xml.sax.saxutils import escape
 from flask import current_app
 from flask_babel import gettext
 
+from app.charts import PALETTE  # one colour per series, as on the page
+
 FONT_NAME = "NotoSansSC"
 #: where ``make venv`` puts the font (override with the BRIEF_FONT setting)
 DEFAULT_FONT = os.path.join(os.path.dirname(__file__), "static", "vendor", "fonts", "NotoSansSC-Regular.ttf")
-PALETTE = ("#5470c6", "#91cc75", "#fac858", "#ee6666", "#73c0de", "#3ba272", "#fc8452", "#9a60b4", "#ea7ccc",
-           "#8d98b3")
 
 
 class FontMissing(RuntimeError):

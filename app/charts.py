@@ -19,7 +19,6 @@ read permission and the user's data scope.
 * filters: default equality filters {column: value};
 * dated: the date/time column a period applies to (the dashboard's, or the chart page's
   "from … to"); a chart without it shows every row, whatever the period;
-* known_only: rows without a value of the dimension are left out (not one "无" group);
 * statistic: an existing domain statistic instead of a generated GROUP BY — a function
   (or ``"module:function"``) of a :class:`Slice` returning ``{"categories", "series"}``,
   one statement under the user's scope (service rates, volunteer hours, leaderboards).
@@ -63,7 +62,6 @@ class Chart:
     #: at most this many groups are shown: the largest (time buckets: all, in order)
     limit: int = 30
     dated: str | None = None
-    known_only: bool = False
     statistic: Callable | str | None = None
 
 
@@ -205,11 +203,10 @@ def _resolve(statistic):
     return statistic
 
 
-def aggregate(model, chart: Chart, slice_: Slice | None = None, *, measure: str | None = None,
-              where=()) -> dict:
+def aggregate(model, chart: Chart, slice_: Slice | None = None, *, measure: str | None = None) -> dict:
     """The chart's data: {"categories": [...], "series": [{"name", "data"}], "title", …}
-    for the period and place of ``slice_`` (more conditions in ``where``); ``measure``
-    replaces the declared one (``count``, ``sum:<column>``, ``avg:<column>``)."""
+    for the period and place of ``slice_``; ``measure`` replaces the declared one
+    (``count``, ``sum:<column>``, ``avg:<column>``)."""
     from app import scope
     from app.extensions import db
 
@@ -233,9 +230,7 @@ def aggregate(model, chart: Chart, slice_: Slice | None = None, *, measure: str 
     stmt = select(*columns, measure_sql).group_by(*columns)
     for name, value in chart.filters.items():
         stmt = stmt.where(_column(model, name) == value)
-    if chart.known_only:
-        stmt = stmt.where(dimension.is_not(None))
-    conditions = slice_.where(model, chart.dated) + list(where)
+    conditions = slice_.where(model, chart.dated)
     if conditions:
         stmt = stmt.where(*conditions)
     rows = db.session.execute(scope.apply(stmt, model)).all()

@@ -208,8 +208,7 @@ def figures(slice_: Slice) -> dict:
         tile("exchanged", _l("Volunteers who exchanged points"), n["exchanged"], list_url(Exchange, slice_), of=Exchange),
         tile("bulletins", _l("Bulletins"), n["bulletins"], list_url(Bulletin, slice_), of=Bulletin),
     ]
-    return {"period": period, "totals": totals, "takers": {"units": len(ranking.units),
-                                                           "members": len(ranking.members)}}
+    return {"period": period, "totals": totals}
 
 
 def _yuan(value):
