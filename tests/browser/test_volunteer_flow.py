@@ -102,7 +102,8 @@ def test_an_activity_pays_points_and_a_gift_is_exchanged(browser, live_server):
     v_page.locator("#gift").wait_for(state="visible")
     towel = v_page.locator("#gift option", has_text="毛巾").get_attribute("value")
     v_page.select_option("#gift", towel)
-    v_page.click("button:text-is('申请兑换')")
+    with v_page.expect_navigation():  # (a click that returned before the form was sent made this flaky)
+        v_page.click("button:text-is('申请兑换')")
     v_page.wait_for_load_state("networkidle")
     voucher = re.search(r"兑换券号 (DH-\d{4}-\d{6})", v_page.content()).group(1)
 
