@@ -108,6 +108,12 @@ class Config:
     # Behind a reverse proxy: how many proxies to trust for the client address (logged
     # with every reveal of sensitive data). 0: the address the app sees.
     TRUSTED_PROXIES = 0
+    # Logs (app/logs.py): "json" writes one JSON object per line with the request id,
+    # "text" plain lines; empty: json when APP_ENV is production, else Flask's default.
+    # ACCESS_LOG: one line per request from the app (empty: on in production).
+    LOG_FORMAT = ""
+    LOG_LEVEL = "INFO"
+    ACCESS_LOG = ""
 
     # 三单 service loop
     # Demand numbers: PREFIX-YEAR-000123

@@ -60,6 +60,10 @@ def create_app(config: type | dict | None = None, **overrides) -> Flask:
         app.before_request(api.check_rison)
         _install_csrf(app)
         _install_headers(app)
+        from app import health, logs
+
+        logs.configure(app)
+        app.register_blueprint(health.blueprint)
         _install_sessions(app)
         _install_jinja(app)
         app.add_url_rule("/favicon.ico", "favicon", _favicon)
