@@ -66,23 +66,26 @@ run: setup-db
 	APP_ENV=production DEMO_MODE=true SECRET_KEY=$$(cat instance/secret_key) \
 	  $(BIN)/gunicorn --workers 2 --threads 4 --bind $(HOST):$(PORT) --access-logfile - run:app
 
-# Command 2: the whole suite — the SQLite lane with the browser lane, and at the same
-# time the PostgreSQL lane (its output follows when both are done).
+# Command 2: the whole suite — three lanes side by side: the SQLite lane, the browser lane
+# (its own seeded SQLite file and live server) and the PostgreSQL lane; the outputs of the
+# two background lanes follow the SQLite lane's.
 test: venv
-	@pg=""; \
+	@pg=""; pglog=$$(mktemp); brlog=$$(mktemp); \
 	if [ -n "$$TEST_DATABASE_URL" ]; then \
-	  log=$$(mktemp); \
 	  ( $(BIN)/python -m pytest -q -p no:cacheprovider -m "not browser" tests --db="$$TEST_DATABASE_URL" \
-	      > $$log 2>&1; echo $$? >> $$log.rc ) & pg=$$!; \
+	      > $$pglog 2>&1; echo $$? > $$pglog.rc ) & pg=$$!; \
 	  echo "PostgreSQL lane running in the background ($$TEST_DATABASE_URL)"; \
 	elif [ -n "$$CI" ]; then echo "CI: TEST_DATABASE_URL is not set; the PostgreSQL lane cannot run" >&2; exit 1; \
 	else echo "PostgreSQL lane skipped: set TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test"; fi; \
-	echo "== SQLite lane and browser lane"; \
-	$(BIN)/python -m pytest -q -p no:cacheprovider tests; rc=$$?; \
+	( $(BIN)/python -m pytest -q -p no:cacheprovider -m browser tests > $$brlog 2>&1; echo $$? > $$brlog.rc ) & br=$$!; \
+	echo "browser lane running in the background (screenshots in test-artifacts/)"; \
+	echo "== SQLite lane"; \
+	$(BIN)/python -m pytest -q -p no:cacheprovider -m "not browser" tests; rc=$$?; \
+	wait $$br; echo "== browser lane"; cat $$brlog; [ "$$(cat $$brlog.rc)" = "0" ] || rc=1; rm -f $$brlog $$brlog.rc; \
 	if [ -n "$$pg" ]; then \
-	  wait $$pg; echo "== PostgreSQL lane"; cat $$log; pgrc=$$(cat $$log.rc); rm -f $$log $$log.rc; \
-	  [ "$$pgrc" = "0" ] || rc=1; \
+	  wait $$pg; echo "== PostgreSQL lane"; cat $$pglog; [ "$$(cat $$pglog.rc)" = "0" ] || rc=1; \
 	fi; \
+	rm -f $$pglog $$pglog.rc; \
 	exit $$rc
 
 test-sqlite: venv

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import html as htmllib
+import functools
 import os
 import re
 
@@ -92,13 +93,23 @@ def visible_text(page: str) -> str:
     return htmllib.unescape(text + " " + attrs)
 
 
+@functools.lru_cache(maxsize=16)
+def _allowed_pattern(allowed: frozenset):
+    """One pattern for every allowed word (longest first), not a pass per word."""
+    if not allowed:
+        return None
+    words = "|".join(re.escape(w) for w in sorted(allowed, key=len, reverse=True))
+    return re.compile(r"(?<![A-Za-z])(?:" + words + r")(?![A-Za-z])")
+
+
 def english_words(page: str, allowed=()) -> set[str]:
     """English words of the visible text; ``allowed`` are data (user names, codes)."""
     text = visible_text(page)
     text = re.sub(r"[\w.+-]+@[\w.-]+", " ", text)  # e-mail addresses
     text = re.sub(r"\b[0-9A-Z]{18}\b", " ", text)  # unified social credit codes (data)
-    for word in sorted(allowed, key=len, reverse=True):
-        text = re.sub(r"(?<![A-Za-z])" + re.escape(word) + r"(?![A-Za-z])", " ", text)
+    pattern = _allowed_pattern(frozenset(allowed))
+    if pattern is not None:
+        text = pattern.sub(" ", text)
     words = set(re.findall(r"[A-Za-z]{2,}", text))
     return {w for w in words if w not in _ALLOWED and w not in allowed}
 

@@ -288,3 +288,14 @@ def test_a_certificate_needs_a_period_with_service(ctx, as_user):
 
     assert not db.session.scalar(select(func.count()).select_from(Certificate).where(
         Certificate.volunteer_id == volunteer.id))
+
+
+def test_the_ledger_link_is_offered_only_to_who_may_read_the_ledger(ctx, as_user):
+    """(Found by the browser crawl: the grid worker was offered a link answered 403.)"""
+    grid_worker = as_user("grid1")
+    pk = grid_worker.get("/api/v1/volunteer/?q=(page_size:1)").json["result"][0]["id"]  # one in the grid
+    link = f"/ledger-entry/list/?_flt_0_volunteer={pk}"
+    assert link in as_user("worker").get(f"/volunteer/show/{pk}").get_data(as_text=True)
+    page = grid_worker.get(f"/volunteer/show/{pk}")
+    assert page.status_code == 200 and link not in page.get_data(as_text=True)
+    assert grid_worker.get(link).status_code == 403

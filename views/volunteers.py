@@ -66,7 +66,8 @@ class VolunteerView(_WithExtras, _GeneratedVolunteer):
                 "status_actions": [a for a, (sources, _t, _l_) in VOLUNTEER_ACTIONS.items() if item.status in sources]
                 if _can("can_approve", "Volunteer") else [],
                 "action_labels": {a: spec[2] for a, spec in VOLUNTEER_ACTIONS.items()},
-                "may_adjust": _can("can_adjust", "LedgerEntry"), "gifts": gifts, "may_request": may_request,
+                "may_adjust": _can("can_adjust", "LedgerEntry"), "may_list_entries": _can("can_read", "LedgerEntry"),
+                "gifts": gifts, "may_request": may_request,
                 "may_certify": _can("can_certify", "Volunteer"), "today": clock.today(),
                 "certificates": sorted(item.certificates, key=lambda c: c.id, reverse=True)[:5],
                 "kinds": points.KINDS, "sources": points.SOURCES}

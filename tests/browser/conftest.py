@@ -46,7 +46,10 @@ def live_server(app):
     path = os.path.join(folder, "browser.db")
     if os.path.exists(SEEDED_COPY):  # the SQLite lane seeded one already: same migrations, same seed
         copy_sqlite(SEEDED_COPY, path)
-    server_app = make_app(f"sqlite:///{path}", WTF_CSRF_ENABLED=True, SERVER_NAME=None)
+    # static files cached for an hour, as nginx serves them in production (deploy/nginx.conf):
+    # a page does not ask again for its thirty scripts and styles
+    server_app = make_app(f"sqlite:///{path}", WTF_CSRF_ENABLED=True, SERVER_NAME=None,
+                          SEND_FILE_MAX_AGE_DEFAULT=3600)
     if not os.path.exists(SEEDED_COPY):
         prepare_database(server_app)
     app = server_app
