@@ -11,7 +11,7 @@ import datetime
 from typing import Optional
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Boolean, Date, ForeignKey, String, Text, UniqueConstraint, select
+from sqlalchemy import Boolean, Date, ForeignKey, Index, String, Text, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
 from app import clock
@@ -135,6 +135,9 @@ class Person(InCommunity, Tracked, Model):
     """居民: a resident (户籍, 常住 or 流动人口) of the community."""
 
     __tablename__ = "person"
+    #: the list's default order, within a community and across a street or district
+    __table_args__ = (Index("ix_person_community_name", "community_id", "name", "id"),
+                      Index("ix_person_name", "name", "id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(50), info=field(_l("Full name"), sensitive="minor_name"))

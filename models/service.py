@@ -122,7 +122,8 @@ class Demand(InCommunity, Tracked, Model):
     __tablename__ = "demand"
     #: the period of the service rates and the dashboard, within a community or a grid
     __table_args__ = (Index("ix_demand_community_created", "community_id", "created_at"),
-                      Index("ix_demand_grid_created", "grid_id", "created_at"))
+                      Index("ix_demand_grid_created", "grid_id", "created_at"),
+                      Index("ix_demand_created", "created_at", "id"))  # (the list's default order)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[Optional[str]] = mapped_column(String(20), unique=True, info=field(_l("Serial number")))
