@@ -1,139 +1,129 @@
-"""Measure list pages, the API, the relation picker and the 三单 pages at scale.
+"""``make bench``: the platform at district scale on PostgreSQL.
 
-    make bench                        # SQLite in a temp dir, 20,000 extra compounds and demands
-    BENCH_ROWS=100000 make bench
-    BENCH_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test make bench
+    make bench                                  # build (or reuse) the dataset, measure, write the results
+    BENCH_REBUILD=1 make bench                  # rebuild the dataset first
+    BENCH_RUNS=40 BENCH_SECTIONS=pages,dashboard make bench
 
-Prints, per request: median and 95th-percentile wall time over BENCH_RUNS runs, and
-the SQL statements the request issued (transaction control not counted).
+Builds the district dataset with COPY (bench/dataset.py), then measures in one run —
+medians and 95th percentiles over BENCH_RUNS runs — the list pages against a stock
+Flask-AppBuilder view and their raw SQL (bench/pages.py, bench/stock.py), the REST lists,
+the dashboard, the Excel import and export (bench/excel.py) and the REST list's
+throughput on gunicorn (bench/load.py); writes bench/results/<date>.md and .json
+(bench/report.py). See bench/README.md.
 """
 from __future__ import annotations
 
+import logging
 import os
-import re
-import statistics
 import sys
-import tempfile
 import time
-
-from sqlalchemy import event, insert, select
+import traceback
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
-
-ROWS = int(os.environ.get("BENCH_ROWS", "20000"))
-DEMANDS = int(os.environ.get("BENCH_DEMANDS", str(ROWS)))
-RUNS = int(os.environ.get("BENCH_RUNS", "20"))
-CONTROL = re.compile(r"^\s*(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE)\b", re.I)
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
 
 
-def main() -> None:
-    from tests.conftest import _reset_database, login, make_app, prepare_database
+def log(message: str) -> None:
+    print(message, flush=True)
 
-    url = os.environ.get("BENCH_DATABASE_URL") or \
-        f"sqlite:///{os.path.join(tempfile.mkdtemp(prefix='hongse-bench-'), 'bench.db')}"
-    _reset_database(url)
-    app = make_app(url, TESTING=False)
-    prepare_database(app)
+
+def _ids(app, settings) -> dict:
+    """The rows the cases point at: the street of the street administrator, the worker's
+    community, a generated community in the middle of the district (``C``, the lists'
+    filter), one of its compounds, and the filter positions of the export's arguments."""
+    from sqlalchemy import select
+
+    from app.extensions import db
+    from bench import stock
+    from models.places import Community, Compound
+    from models.users import AppUser
+
+    with app.app_context():
+        street = db.session.scalars(select(AppUser).where(AppUser.username == "street")).one()
+        worker = db.session.scalars(select(AppUser).where(AppUser.username == "worker")).one()
+        communities = db.session.scalars(select(Community.id).order_by(Community.id)).all()
+        community = communities[len(communities) // 2]
+        compound = db.session.scalars(select(Compound.id).where(Compound.community_id == community)
+                                      .order_by(Compound.id).limit(1)).one()
+        name = db.session.get(Community, community).name
+    return {"street": street.scope_street_id, "worker_community": worker.scope_community_id,
+            "community": community, "community_name": name, "compound": compound,
+            "residence_filter": stock.filter_index(app, "PersonView", "residence_type", ("eq",)),
+            "compound_filter": stock.filter_index(app, "PersonView", "compound", ("rel_o_m",)),
+            "community_filter": stock.filter_index(app, "PersonView", "community", ("rel_o_m",))}
+
+
+def main() -> int:
+    import psycopg
+
+    from bench import dataset, report
+    from bench.settings import Settings
+
+    logging.getLogger("flask_appbuilder").setLevel(logging.ERROR)
+    began = time.perf_counter()
+    settings = Settings()
+    log(f"bench: {settings.url.split('@')[-1]}, scale {settings.scale}, {settings.runs} runs, "
+        f"sections {', '.join(settings.sections)}")
+    results = {"settings": {"database": settings.url.split("@")[-1], "runs": settings.runs,
+                            "scale": settings.scale, "seed": settings.seed, "sections": list(settings.sections),
+                            "load_seconds": settings.load_seconds, "load_concurrency": settings.load_concurrency},
+               "environment": report.environment(settings), "errors": {},
+               "machine": {"before": report.machine_sample()}}
+    started = time.perf_counter()
+    results["dataset"] = dataset.prepare(settings)
+    results["dataset"]["prepare_s"] = round(time.perf_counter() - started, 1)
+    log(f"dataset: {results['dataset']['counts']}")
+
+    from tests.conftest import login, make_app
+
+    from bench import excel, load, pages, stock
+
+    app = make_app(settings.url, TESTING=False, IMPORT_IN_BACKGROUND=False)
+    stock.install(app)
+    ids = _ids(app, settings)
+    results["ids"] = ids
     with app.app_context():
         from app.extensions import db
-        from models.places import Community, Compound, Grid
 
-        community = db.session.scalars(select(Community).where(Community.name == "文化路社区")).one()
-        grids = db.session.scalars(select(Grid).where(Grid.community_id == community.id)).all()
-        started = time.perf_counter()
-        db.session.execute(insert(Compound), [
-            {"community_id": community.id, "grid_id": grids[i % len(grids)].id,
-             "name": f"压测小区{i:06d}", "type": "sanwu", "households": i % 200} for i in range(ROWS)])
-        db.session.commit()
-        print(f"loaded {ROWS} compounds in {time.perf_counter() - started:.1f}s on "
-              f"{db.engine.dialect.name}")
-        started = time.perf_counter()
-        _load_demands(db, community, grids)
-        print(f"loaded {DEMANDS} demands in {time.perf_counter() - started:.1f}s")
         engine = db.engine
+    clients = {user: login(app.test_client(), user) for user in ("street", "worker")}
+    raw = psycopg.connect(settings.conninfo, autocommit=True)
+    ctx = pages.Context(settings, app, clients, engine, raw, ids)
+    log(f"cases: C = {ids['community_name']} (id {ids['community']}); users street (district) and worker")
 
-    statements: list[str] = []
-
-    def count(conn, cursor, statement, *args):
-        if not CONTROL.match(statement):
-            statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", count)
-    cases = [
-        ("worker", "list, first page", "/compound/list/"),
-        ("worker", "list, page 500", "/compound/list/?page_CompoundView=500"),
-        ("worker", "list, 100 rows", "/compound/list/?psize_CompoundView=100"),
-        ("worker", "list, sorted by grid.community", "/compound/list/?_oc_CompoundView=grid.community&_od_CompoundView=desc"),
-        ("worker", "list, quick search", "/compound/list/?q=压测小区0099"),
-        ("grid1", "list, grid scope", "/compound/list/"),
-        ("street", "API list, 100 rows", "/api/v1/compound/?q=(page_size:100)"),
-        ("worker", "picker search", "/api/v1/building/related/compound?q=压测小区01"),
-        ("worker", "export (all rows)", "/compound/export/"),
-        ("worker", "三单 dispatch desk", "/service/dispatch/"),
-        ("worker", "三单 overdue", "/service/dispatch/?tab=overdue"),
-        ("partner", "三单 pool (claimable)", "/service/orders/?tab=pool"),
-        ("worker", "demand list", "/demand/list/"),
-        ("worker", "demand list, by status", "/demand/list/?_flt_0_status=dispatched"),
-        ("secretary", "service rates, 3 months", "/service-rates/"),
-        (None, "public demand list", "/public/demands/"),
-        (None, "Open311 requests, 90 days", "/open311/v2/requests.json"),
-    ]
-    clients = {}
-    print(f"\n{'request':<34}{'median ms':>10}{'p95 ms':>10}{'SQL':>6}")
-    for username, name, path in cases:
-        client = clients.get(username) or (login(app.test_client(), username) if username else app.test_client())
-        clients[username] = client
-        client.get(path)  # warm
-        times = []
-        runs = 3 if "export" in name else RUNS
-        for _ in range(runs):
-            statements.clear()
-            started = time.perf_counter()
-            response = client.get(path)
-            times.append((time.perf_counter() - started) * 1000)
-            assert response.status_code == 200, (path, response.status_code)
-        times.sort()
-        p95 = times[min(len(times) - 1, int(len(times) * 0.95))]
-        print(f"{name:<34}{statistics.median(times):>10.1f}{p95:>10.1f}{len(statements):>6}")
-
-
-def _load_demands(db, community, grids) -> None:
-    """DEMANDS demands over the last year in every state, written in bulk."""
-    import datetime
-    import random
-
-    from app import clock
-    from models.places import Compound
-    from models.service import Demand, ServiceCategory
-
-    rng = random.Random(7)
-    categories = db.session.scalars(select(ServiceCategory.id)).all()
-    compounds = db.session.execute(select(Compound.id, Compound.grid_id).where(
-        Compound.community_id == community.id).limit(500)).all()
-    states = ["pending", "dispatched", "taken", "in_progress", "resolved", "rated", "closed", "cancelled"]
-    now = clock.now()
-    rows = []
-    for i in range(DEMANDS):
-        filed = now - datetime.timedelta(minutes=rng.randrange(0, 365 * 24 * 60))
-        state = rng.choice(states)
-        compound_id, grid_id = rng.choice(compounds)
-        dispatched = filed + datetime.timedelta(hours=2) if state != "pending" else None
-        rows.append({"number": f"BM-{i:08d}", "title": f"压测需求{i}", "description": "压测", "source": "phone",
-                     "category_id": rng.choice(categories), "community_id": community.id, "grid_id": grid_id,
-                     "compound_id": compound_id, "requester_name": "压测居民", "status": state,
-                     "demand_class": rng.choice(["urgent", "long_term"]), "priority": "normal",
-                     "in_pool": state == "dispatched" and i % 2 == 0, "created_at": filed, "updated_at": filed,
-                     "dispatched_at": dispatched,
-                     "due_take_at": dispatched + datetime.timedelta(hours=24) if dispatched else None,
-                     "taken_at": filed + datetime.timedelta(hours=5) if state not in ("pending", "dispatched",
-                                                                                      "cancelled") else None,
-                     "resolved_at": filed + datetime.timedelta(days=2) if state in ("resolved", "rated", "closed")
-                     else None, "rating": rng.choice([3, 4, 5]) if state in ("rated", "closed") else None})
-    for start in range(0, len(rows), 5000):
-        db.session.execute(insert(Demand), rows[start:start + 5000])
-    db.session.commit()
+    sections = [("pages", "list pages (app, stock FAB, raw SQL)", lambda: pages.run_lists(ctx, log)),
+                ("api", "REST list endpoints", lambda: pages.run_api(ctx, log)),
+                ("dashboard", "dashboard", lambda: pages.run_dashboard(ctx, log)),
+                ("excel", "Excel import and export (subprocesses)", lambda: excel.run(settings, ids, log)),
+                ("load", "throughput on gunicorn", lambda: load.run(settings, ids, log))]
+    timings = {}
+    for key, title, body in sections:
+        if key not in settings.sections:
+            continue
+        log(f"== {title}")
+        started = time.perf_counter()
+        try:
+            results[key] = body()
+        except Exception as error:  # a crash at scale is a result too: recorded, and the run goes on
+            results["errors"][key] = f"{type(error).__name__}: {error}"
+            log(f"  FAILED: {type(error).__name__}: {error}")
+            traceback.print_exc()
+        timings[key] = round(time.perf_counter() - started, 1)
+    results["machine"]["after"] = report.machine_sample()
+    report.explain_misses(results, raw)
+    raw.close()
+    timings["total"] = round(time.perf_counter() - began, 1)
+    results["timings_s"] = timings
+    text = report.markdown(results)
+    log("")
+    log(text)
+    if settings.write_results:
+        paths = report.write(results, text)
+        log(f"written: {', '.join(os.path.relpath(p, ROOT) for p in paths)}")
+    log(f"bench: done in {timings['total']:.0f} s")
+    return 1 if results["errors"] else 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
