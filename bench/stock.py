@@ -21,42 +21,22 @@ from flask_appbuilder.models.sqla.interface import SQLAInterface
 READ_ONLY = {"list": "read", "show": "read", "download": "read", "action": "read", "action_post": "read"}
 
 
+def _stock(model, route_base: str, search: str):
+    """A stock list view of ``model`` as a FAB user declares one."""
+    return type(f"Stock{model.__name__}View", (ModelView,), {
+        "datamodel": SQLAInterface(model), "route_base": route_base, "class_permission_name": model.__name__,
+        "method_permission_name": READ_ONLY, "base_permissions": ["can_read"],
+        "list_columns": list(model.Admin.list_columns), "search_columns": [search], "page_size": 20})
+
+
 def views():
     from models.people import Person
     from models.points import LedgerEntry
     from models.service import Demand
 
-    class StockPersonView(ModelView):
-        datamodel = SQLAInterface(Person)
-        route_base = "/stock/person"
-        class_permission_name = "Person"
-        method_permission_name = READ_ONLY
-        base_permissions = ["can_read"]
-        list_columns = list(Person.Admin.list_columns)
-        search_columns = ["community"]
-        page_size = 20
-
-    class StockDemandView(ModelView):
-        datamodel = SQLAInterface(Demand)
-        route_base = "/stock/demand"
-        class_permission_name = "Demand"
-        method_permission_name = READ_ONLY
-        base_permissions = ["can_read"]
-        list_columns = list(Demand.Admin.list_columns)
-        search_columns = ["status"]
-        page_size = 20
-
-    class StockLedgerEntryView(ModelView):
-        datamodel = SQLAInterface(LedgerEntry)
-        route_base = "/stock/ledger-entry"
-        class_permission_name = "LedgerEntry"
-        method_permission_name = READ_ONLY
-        base_permissions = ["can_read"]
-        list_columns = list(LedgerEntry.Admin.list_columns)
-        search_columns = ["community"]
-        page_size = 20
-
-    return {"Person": StockPersonView, "Demand": StockDemandView, "LedgerEntry": StockLedgerEntryView}
+    return {"Person": _stock(Person, "/stock/person", "community"),
+            "Demand": _stock(Demand, "/stock/demand", "status"),
+            "LedgerEntry": _stock(LedgerEntry, "/stock/ledger-entry", "community")}
 
 
 def install(app) -> dict:

@@ -4,10 +4,12 @@ against PostgreSQL and Redis."""
 from __future__ import annotations
 
 import http.cookiejar
+import io
 import json
 import logging
 import os
 import re
+import socket
 import subprocess
 import sys
 import tempfile
@@ -43,7 +45,7 @@ def test_health_checks_redis_when_configured(app, client, monkeypatch):
     monkeypatch.setitem(app.config, "REDIS_URL", REDIS)
     answer = client.get("/health")
     assert answer.status_code == 200 and answer.json["checks"]["redis"]["ok"] is True
-    with __import__("socket").socket() as closed:  # a port nobody listens on
+    with socket.socket() as closed:  # a port nobody listens on
         closed.bind(("127.0.0.1", 0))
         port = closed.getsockname()[1]
     monkeypatch.setitem(app.config, "REDIS_URL", f"redis://127.0.0.1:{port}/0")
@@ -76,7 +78,7 @@ def test_json_log_lines_carry_the_request_id(app):
     """(The access lines of a production server are checked with gunicorn, below.)"""
     from app import logs
 
-    stream = __import__("io").StringIO()
+    stream = io.StringIO()
     out = logs.handler("json")
     out.setStream(stream)
     logging.getLogger().addHandler(out)
