@@ -99,6 +99,9 @@ def test_an_activity_pays_points_and_a_gift_is_exchanged(browser, live_server):
     stock_before = _stock(page, live_server, "毛巾")
     v_page.goto(own_url)
     v_page.click("button:text-is('积分兑换礼品')")
+    # the form slides open (Bootstrap's collapse): act once it is open, not while its
+    # height still grows over the submit button (twice a click there sent nothing)
+    v_page.locator("#request-gift.collapse.in").wait_for(state="visible")
     v_page.locator("#gift").wait_for(state="visible")
     towel = v_page.locator("#gift option", has_text="毛巾").get_attribute("value")
     v_page.select_option("#gift", towel)
