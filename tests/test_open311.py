@@ -1,6 +1,7 @@
 """Open311 GeoReport v2 (views/open311.py): every endpoint, filter and error, in JSON
 and XML; every JSON answer validated against the published JSON Schemas in
-../shared/open311-georeport-v2/; no personal data in the public answers."""
+tests/data/open311-georeport-v2/ (copied from
+open311/schema-validation); no personal data in the public answers."""
 from __future__ import annotations
 
 import datetime
@@ -22,7 +23,7 @@ from seed.service import DEMO_API_CLIENT, DEMO_API_KEY
 from tests import factories as f
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SCHEMA_DIR = os.path.join(os.path.dirname(ROOT), "shared", "open311-georeport-v2")
+SCHEMA_DIR = os.path.join(ROOT, "tests", "data", "open311-georeport-v2")
 BASE = "/open311/v2"
 JSON_TYPE = "application/json; charset=utf-8"
 XML_TYPE = "text/xml; charset=utf-8"

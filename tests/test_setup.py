@@ -99,3 +99,28 @@ def test_csrf_failure_page_is_chinese(app, as_user):
     finally:
         app.config["WTF_CSRF_ENABLED"] = False
     assert response.status_code == 400 and "过期" in response.get_data(as_text=True)
+
+
+def test_the_suite_needs_nothing_outside_the_repository(tmp_path):
+    """The repository's own files, copied alone into an empty directory (no ../shared beside
+    them), are enough to collect the whole test suite: what the tests read, they carry."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+                            cwd=root, capture_output=True, check=True).stdout.decode().split("\0")
+    copy = tmp_path / "checkout"
+    for name in filter(None, listed):
+        source = os.path.join(root, name)
+        if not os.path.isfile(source):
+            continue  # deleted in the work tree, not yet in the index
+        target = copy / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source, target)
+    assert not (tmp_path / "shared").exists()
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--collect-only",
+                           "tests"], cwd=copy, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
