@@ -34,6 +34,11 @@ class Config:
     SQLALCHEMY_DATABASE_URI = "sqlite:///" + os.path.join(INSTANCE_DIR, "app.db")
     SQLALCHEMY_TRACK_MODIFICATIONS = False
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    # SQLite only: how long a save waits for another one to finish (milliseconds) — saves
+    # take turns instead of failing; and what to do when a request writes after reading in
+    # a deferred transaction ("log", or "raise" in the tests) — see app/extensions.py
+    SQLITE_BUSY_TIMEOUT_MS = 15000
+    SQLITE_READ_THEN_WRITE = "log"
     # Empty: no Redis. Set e.g. redis://127.0.0.1:6379/0 to use it (rate-limit storage).
     REDIS_URL = ""
 
@@ -142,6 +147,7 @@ class TestingConfig(Config):
     TESTING = True
     DEMO_MODE = True  # the tests sign in with the demo's accounts
     RATE_LIMIT_ENABLED = False  # the tests call the public pages often; test_ratelimit turns it on
+    SQLITE_READ_THEN_WRITE = "raise"  # a request path that reads then writes without begin_writing() fails
     SQLALCHEMY_DATABASE_URI = "sqlite://"
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
 

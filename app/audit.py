@@ -126,10 +126,11 @@ def log_export(model, count: int, filters: str, *, revealed: bool = False) -> No
     """导出日志: who exported which list, with which filters, how many rows."""
     from flask import g
 
-    from app.extensions import db
+    from app.extensions import begin_writing, db
     from models.audit import AuditLog
     from models.base import current_user_id
 
+    begin_writing()  # a GET that writes (SQLite: after its reads, take the write lock)
     ip, request_id = where_from()
     user = g.get("user")
     db.session.add(AuditLog(

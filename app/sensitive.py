@@ -98,10 +98,11 @@ def log_export(model, count: int) -> None:
     """An export with unmasked sensitive data is one logged reveal of many rows."""
     from flask import g
 
-    from app.extensions import db
+    from app.extensions import begin_writing, db
     from models.audit import AuditLog
     from models.base import current_user_id
 
+    begin_writing()  # a GET that writes (SQLite: after its reads, take the write lock)
     user = getattr(g, "user", None)
     what = request.query_string.decode("utf-8", "replace") if has_request_context() else ""
     db.session.add(AuditLog(
