@@ -89,42 +89,52 @@ def _visits(database: str, since: int) -> list[tuple[int, str]]:
     return rows
 
 
-def _clean_up(database: str, since: int) -> None:
-    """PostgreSQL lane: the visits saved here are removed (the lane's database is shared)."""
+def _high_marks(database: str) -> tuple[int, int]:
+    """The newest visit and sign-in log entry before the test."""
     from sqlalchemy import create_engine, text
 
     engine = create_engine(database)
+    with engine.connect() as conn:
+        marks = tuple(conn.execute(text(f"SELECT COALESCE(MAX(id), 0) FROM {table}")).scalar()
+                      for table in ("visit", "login_log"))
+    engine.dispose()
+    return marks
+
+
+def _clean_up(database: str, since: int, logins_since: int) -> None:
+    """PostgreSQL lane: what this test saved is removed — its visits (and their audit
+    entries) and its sign-ins (other tests read the sign-in log of the demo accounts)."""
+    from sqlalchemy import bindparam, create_engine, text
+
+    engine = create_engine(database)
     with engine.begin() as conn:
+        conn.execute(text("DELETE FROM login_log WHERE id > :s"), {"s": logins_since})
         ids = [str(pk) for (pk,) in conn.execute(text("SELECT id FROM visit WHERE id > :s"), {"s": since})]
         for table in ("visit_staff", "visit_member"):
             conn.execute(text(f"DELETE FROM {table} WHERE visit_id > :s"), {"s": since})
         conn.execute(text("DELETE FROM visit WHERE id > :s"), {"s": since})
         if ids:  # audit_log.entity_id is text
             conn.execute(text("DELETE FROM audit_log WHERE entity = 'Visit' AND entity_id IN :ids")
-                         .bindparams(__import__("sqlalchemy").bindparam("ids", expanding=True)), {"ids": ids})
+                         .bindparams(bindparam("ids", expanding=True)), {"ids": ids})
     engine.dispose()
 
 
 def test_simultaneous_saves_wait_their_turn_and_all_succeed(served):
-    from sqlalchemy import create_engine, text
-
     base, database = served
-    engine = create_engine(database)
-    with engine.connect() as conn:
-        since = conn.execute(text("SELECT COALESCE(MAX(id), 0) FROM visit")).scalar()
-    engine.dispose()
-    tokens = []
-    for username in STAFF:  # five staff, each signed in on their own
-        status, body = _call(f"{base}/api/v1/security/login",
-                             {"username": username, "password": PASSWORD, "provider": "db"})
-        assert status == 200, body
-        tokens.append(json.loads(body)["access_token"])
+    since, logins_since = _high_marks(database)
     people, staff = _people_in_care(database, 5)
+    tokens: list[str] = []
     answers: list[tuple] = []
     try:
+        for username in STAFF:  # five staff, each signed in on their own
+            status, body = _call(f"{base}/api/v1/security/login",
+                                 {"username": username, "password": PASSWORD, "provider": "db"})
+            assert status == 200, body
+            tokens.append(json.loads(body)["access_token"])
+
         def save(n: int, token: str, person: int):
-            return _call(f"{base}/api/v1/visit/", {"person": person, "staff": [staff], "mode": "home", "assessment": "normal",
-                                                   "findings": f"并发保存 {n}"},
+            return _call(f"{base}/api/v1/visit/", {"person": person, "staff": [staff], "mode": "home",
+                                                   "assessment": "normal", "findings": f"并发保存 {n}"},
                          {"Authorization": f"Bearer {token}"})
 
         counter = iter(range(1000))
@@ -139,4 +149,4 @@ def test_simultaneous_saves_wait_their_turn_and_all_succeed(served):
         assert sorted(findings for _, findings in stored) == sorted(f"并发保存 {n}" for n in range(90))
     finally:
         if database.startswith("postgresql"):
-            _clean_up(database, since)
+            _clean_up(database, since, logins_since)
