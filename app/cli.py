@@ -83,7 +83,7 @@ def register(app: Flask) -> None:
             return
         for message in result.file_errors:
             click.echo(message, err=True)
-        for line in result.messages():
+        for line in result.messages(model):
             click.echo(line, err=True)
         if result.error_workbook:
             target = path.rsplit(".", 1)[0] + ".errors.xlsx"

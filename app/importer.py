@@ -134,16 +134,18 @@ class Result:
                 return found
         return {}
 
-    def messages(self) -> list[str]:
-        """Every row's problems, each naming its row (and its sheet when there are several)."""
+    def messages(self, model=None) -> list[str]:
+        """Every row's problems, each naming its row (and its sheet when there are several)
+        and its column (by the header of ``model``'s columns when given)."""
         texts = excel.translated_texts()
+        headers = {c.name: c.header for c in columns(model)} if model is not None else {}
         lines = []
         for (sheet, number), fields in sorted(self.errors.items()):
             where = excel.row_label(excel.Row(number=number, values={}, raw=[], sheet=sheet), texts,
                                     self.sheets > 1)
             for name, messages in fields.items():
-                lines.append(f"{where}{texts.label_separator}{name + texts.label_separator if name else ''}"
-                             f"{texts.message_separator.join(messages)}")
+                label = headers.get(name, name) + texts.label_separator if name else ""
+                lines.append(f"{where}{texts.label_separator}{label}{texts.message_separator.join(messages)}")
         return lines
 
 
@@ -369,7 +371,7 @@ def _check_rows(model, read, cols, present, key, update, cache, items, numbers, 
                 item = found
         if item is None:
             item = model()
-        shown = present.get(row.sheet, present.get("", set()))
+        shown = present.get(row.sheet) or present.get("") or {c.name for c in cols}
         for column in cols:
             if column.name not in shown:
                 continue

@@ -231,7 +231,7 @@ def test_an_error_on_the_second_sheet_names_sheet_and_row_and_writes_nothing(ctx
         result = importer.run(Person, _sheets(Person, {"一组": rows[:3], "二组": rows[3:]}))
     assert not result.ok and result.written == 0 and _count(Person) == before
     assert list(result.errors) == [("二组", 3)] and list(result.at(3, "二组")) == ["phone"]
-    assert result.messages()[0].startswith("工作表“二组”第3行：phone：")
+    assert result.messages(Person)[0].startswith("工作表“二组”第3行：电话：")
     book = load_workbook(io.BytesIO(result.error_workbook))
     assert book.sheetnames == ["一组", "二组"]
     sheet = book["二组"]
