@@ -107,6 +107,12 @@ class Config:
     # one file may carry (larger files are split by the user)
     IMPORT_IN_BACKGROUND = True
     IMPORT_MAX_ROWS = 20000
+    # A running import's progress file (JOBS_FOLDER, readable by every worker) is rewritten
+    # every IMPORT_HEARTBEAT_SECONDS; one silent for IMPORT_STALE_SECONDS died with its
+    # process and is shown as failed
+    JOBS_FOLDER = os.path.join(INSTANCE_DIR, "jobs")
+    IMPORT_HEARTBEAT_SECONDS = 2.0
+    IMPORT_STALE_SECONDS = 6.0
     # The TrueType font of the dashboard's PDF brief (empty: the Noto Sans SC that
     # `make venv` puts in app/static/vendor/fonts/)
     BRIEF_FONT = ""

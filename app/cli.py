@@ -83,9 +83,8 @@ def register(app: Flask) -> None:
             return
         for message in result.file_errors:
             click.echo(message, err=True)
-        for number, fields in sorted(result.errors.items()):
-            for column, messages in fields.items():
-                click.echo(f"第{number}行 {column or ''}: {'；'.join(messages)}", err=True)
+        for line in result.messages(model):
+            click.echo(line, err=True)
         if result.error_workbook:
             target = path.rsplit(".", 1)[0] + ".errors.xlsx"
             with open(target, "wb") as out:

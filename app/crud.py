@@ -451,6 +451,9 @@ class EntityView(ModelView):
         recent = self.datamodel.session.query(ImportJob).filter(
             ImportJob.user_id == g.user.id, ImportJob.entity == self.datamodel.obj.__name__) \
             .order_by(ImportJob.id.desc()).limit(10).all()
+        for job in recent:
+            if job.status not in ("done", "failed"):
+                jobs.status_of(job)  # a job that died meanwhile is listed as failed
         return self.render_template("entity/import.html", title=gettext(
             "Import %(entity)s", entity=self.admin.plural()), recent=recent,
             key_label=self.label_columns.get(getattr(self.admin, "import_key", None) or "", ""))
@@ -479,26 +482,27 @@ class EntityView(ModelView):
     def import_job(self, job_id):
         from models.jobs import PHASES
 
+        from app.jobs import status_of
+
         job = self._job(job_id)
         return self.render_template("entity/import_job.html", title=gettext(
-            "Import %(entity)s", entity=self.admin.plural()), job=job, phases=PHASES)
+            "Import %(entity)s", entity=self.admin.plural()), job=job, state=status_of(job), phases=PHASES)
 
     @expose("/import/job/<int:job_id>/status")
     @has_access
     def import_job_status(self, job_id):
         from flask import jsonify
 
-        from app.jobs import progress_of
-        from models.jobs import PHASES, percent_of
+        from app.jobs import status_of
+        from models.jobs import PHASES
 
         job = self._job(job_id)
-        now = {"status": job.status, "done": job.done, "total": job.total}
-        now.update(progress_of(job))  # the job's own report while it runs
-        return jsonify(status=now["status"], phase=str(PHASES.get(now["status"], "")),
-                       percent=percent_of(now["status"], now["done"], now["total"]),
-                       done=now["done"], total=now["total"], written=job.written, bad_rows=job.bad_rows,
-                       message=job.message or "", errors=bool(job.error_workbook),
-                       finished=job.status in ("done", "failed"))
+        state = status_of(job)  # one answer: a dead job is failed, finished and 100 % at once
+        return jsonify(status=state["status"], phase=str(PHASES.get(state["status"], "")),
+                       percent=state["percent"], done=state["done"], total=state["total"],
+                       written=job.written, bad_rows=job.bad_rows, message=state["message"],
+                       errors=bool(job.error_workbook), finished=state["finished"],
+                       interrupted=state["interrupted"])
 
     @expose("/import/job/<int:job_id>/errors")
     @has_access

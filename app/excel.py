@@ -40,8 +40,8 @@ from openpyxl.utils.datetime import from_excel
 from openpyxl.worksheet.datavalidation import DataValidation
 
 __all__ = [
-    "KINDS", "TEXT_KINDS", "Column", "Texts", "Row", "ReadResult", "ExcelFormatError",
-    "TEXT_MSGIDS", "translated_texts", "write_template", "read_rows", "write_error_workbook",
+    "KINDS", "TEXT_KINDS", "Column", "Texts", "Row", "SheetRead", "ReadResult", "ExcelFormatError",
+    "TEXT_MSGIDS", "translated_texts", "write_template", "read_rows", "write_error_workbook", "row_label",
     "XlsxWriter", "normalise_header", "normalise_value", "neutralise", "unneutralise",
 ]
 
@@ -93,6 +93,8 @@ class Texts:
     data_sheet: str = "data"
     yes: str = "Yes"
     no: str = "No"
+    row: str = "Row %(row)s"
+    sheet_row: str = "Sheet “%(sheet)s”, row %(row)s"
     message_separator: str = "；"        # between the messages of one row
     label_separator: str = "："          # between a column header and its message
 
@@ -105,6 +107,8 @@ TEXT_MSGIDS = {
     "data_sheet": _l("data"),
     "yes": _l("Yes"),
     "no": _l("No"),
+    "row": _l("Row %(row)s"),
+    "sheet_row": _l("Sheet “%(sheet)s”, row %(row)s"),
 }
 
 
@@ -120,6 +124,28 @@ class Row:
     number: int                         # the Excel row number (for messages)
     values: dict[str, object]           # column name -> normalised value (None when empty or absent)
     raw: list[object]                   # the original cell values of the row, in sheet order
+    sheet: str = ""                     # the title of the sheet the row is on
+
+    @property
+    def key(self) -> tuple[str, int]:
+        """Where the row is: (sheet title, Excel row number), the key of its errors."""
+        return (self.sheet, self.number)
+
+
+@dataclass
+class SheetRead:
+    """One sheet that carries the header row."""
+    title: str
+    headers: list[str]
+    header_row: int
+    missing_columns: list[str]
+    unknown_columns: list[str]
+    present: list[str]
+    rows: list[Row] = field(default_factory=list)
+    #: non-blank rows that are not data (titles above the header, the instructions row):
+    #: {Excel row number: values}, so the error workbook keeps every row where it was
+    kept: dict[int, list] = field(default_factory=dict)
+    last_row: int = 0
 
 
 @dataclass
@@ -131,6 +157,8 @@ class ReadResult:
     present: list[str] = field(default_factory=list)   # names of the columns found in the sheet
     header_row: int = 1                 # the Excel row number of the header row
     sheet_title: str = ""
+    #: every sheet read (the fields above are the first one's; ``rows`` are all sheets')
+    sheets: list[SheetRead] = field(default_factory=list)
 
 
 class ExcelFormatError(ValueError):
@@ -518,18 +546,6 @@ def _open_workbook(data):
         raise _not_xlsx() from exc
 
 
-def _data_sheet(wb, texts: Texts):
-    worksheets = list(wb.worksheets)
-    wanted = {normalise_header(texts.data_sheet), normalise_header(Texts.data_sheet)}
-    for ws in worksheets:
-        if normalise_header(ws.title) in wanted and ws.sheet_state == "visible":
-            return ws
-    for ws in worksheets:
-        if ws.sheet_state == "visible":
-            return ws
-    return worksheets[0] if worksheets else None
-
-
 def _rows_of(ws) -> Iterator[tuple]:
     """The sheet's rows (values), turning parser failures into ExcelFormatError."""
     iterator = iter(ws.iter_rows(values_only=True))
@@ -582,88 +598,181 @@ def _is_instructions(row: Sequence, texts: Texts, extra: Iterable[str]) -> bool:
     return any(c and first.startswith(normalise_header(c)) for c in candidates)
 
 
+def _uncomputed_formulas(ws, from_row: int) -> list[str]:
+    """Cells (e.g. "B5") at or below ``from_row`` holding a formula without a computed value:
+    a file written by a program (openpyxl, pandas…) and never opened and saved by a
+    spreadsheet. Read with ``data_only`` such cells look empty; they are refused instead.
+    Reads the sheet's XML once more, streaming (openpyxl's read-only sheet gives its source)."""
+    from openpyxl.utils.cell import coordinate_from_string
+    from openpyxl.xml.functions import iterparse
+
+    ns = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+    found: list[str] = []
+    row_number, column_number = 0, 0
+    with ws._get_source() as source:
+        for event, element in iterparse(source, events=("start", "end")):
+            if event == "start":
+                if element.tag == ns + "row":
+                    row_number = int(element.get("r") or row_number + 1)
+                    column_number = 0
+                continue
+            if element.tag == ns + "c":
+                column_number += 1
+                reference = element.get("r")
+                if reference:
+                    _, row_number = coordinate_from_string(reference)
+                else:
+                    reference = f"{get_column_letter(column_number)}{row_number}"
+                if element.find(ns + "f") is not None and row_number >= from_row \
+                        and not element.findtext(ns + "v") and element.get("t") not in ("str", "inlineStr"):
+                    found.append(reference)
+                element.clear()
+            elif element.tag == ns + "row":
+                element.clear()
+    return found
+
+
+def _scan_sheet(ws, columns, texts: Texts, extra_instructions, progress, offset: int, count: int,
+                max_rows: int | None = None):
+    """(SheetRead of a sheet carrying the header, or None; whether the sheet has content)."""
+    total = ws.max_row or 0
+    ws.reset_dimensions()      # some writers declare wrong dimensions: read what is there
+    rows_iter = _rows_of(ws)
+    scanned: list[tuple[int, tuple]] = []
+    best = None                # (matches, row number, headers)
+    seen_any = False
+    for number, values in enumerate(rows_iter, 1):
+        scanned.append((number, values))
+        if any(not _is_blank(v) for v in values):
+            seen_any = True
+            headers = _trim(values)
+            positions, _ = _match_columns(headers, columns)
+            if positions and (best is None or len(positions) > best[0]):
+                best = (len(positions), number, headers)
+        if number >= HEADER_SCAN_ROWS:
+            break
+    if best is None:
+        if not seen_any:   # a blank start may hide rows further down: they count as content
+            seen_any = any(any(not _is_blank(v) for v in values) for values in rows_iter)
+        return None, seen_any
+
+    _, header_number, header_values = best
+    headers = ["" if v is None else str(v) for v in header_values]
+    positions, unknown = _match_columns(header_values, columns)
+    present = {column.name for column in positions.values()}
+    sheet = SheetRead(title=ws.title, headers=_trim(headers), header_row=header_number,
+                      missing_columns=[c.header for c in columns if c.required and c.name not in present],
+                      unknown_columns=unknown, present=[c.name for c in columns if c.name in present])
+    for number, values in scanned:
+        if number < header_number and any(not _is_blank(v) for v in values):
+            sheet.kept[number] = _trim(values)     # a title above the header: kept as it was
+
+    def remaining():
+        for number, values in scanned:
+            if number > header_number:
+                yield number, values
+        yield from enumerate(rows_iter, len(scanned) + 1)
+
+    first_data = True
+    last_number = header_number
+    for number, values in remaining():
+        last_number = number
+        if progress is not None and number % PROGRESS_EVERY == 0:
+            progress(offset + number, offset + max(total, number))
+        if not any(not _is_blank(v) for v in values):
+            continue
+        if first_data and number == header_number + 1 and \
+                _is_instructions(values, texts, extra_instructions):
+            first_data = False
+            sheet.kept[number] = _trim(values)     # the instructions row: kept, not imported
+            continue
+        first_data = False
+        if max_rows is not None and count + len(sheet.rows) >= max_rows:
+            raise ExcelFormatError(_l(
+                "The sheet has more than %(max)d rows. Split it into smaller files and import "
+                "them one by one.", max=max_rows))
+        normalised = {c.name: None for c in columns}
+        for index, column in positions.items():
+            if index < len(values):
+                normalised[column.name] = normalise_value(values[index], column, texts)
+        sheet.rows.append(Row(number=number, values=normalised, raw=_trim(values), sheet=ws.title))
+    sheet.last_row = last_number
+    return sheet, True
+
+
+def _names(titles) -> str:
+    return "、".join(f"“{t}”" for t in titles)
+
+
 def read_rows(data: bytes | IO, columns: list[Column], *,
               progress: Callable[[int, int], None] | None = None,
               texts: Texts | None = None, max_rows: int | None = None) -> ReadResult:
     """Read an uploaded workbook into normalised rows (see the module docstring).
 
+    Every sheet whose first rows carry the header row (one or more of the columns) is
+    read, in the workbook's order; a visible sheet with content but no header row makes
+    the whole file refused, naming it (rows are never left behind silently); hidden
+    sheets without a header (the template's list of choices) are ignored.
+
     Raises :class:`ExcelFormatError` when the file is not an .xlsx, is empty, has no header
-    row matching any column, or (with ``max_rows``) has more data rows than allowed.
+    row matching any column, has content on sheets without one, has formula cells
+    without a computed value, or (with ``max_rows``) has more data rows than allowed.
     """
     texts = texts or Texts()
     wb = _open_workbook(data)
     try:
-        ws = _data_sheet(wb, texts)
-        if ws is None:
+        if not wb.worksheets:
             raise ExcelFormatError(_l("The file is empty."))
-        total = ws.max_row or 0
-        ws.reset_dimensions()      # some writers declare wrong dimensions: read what is there
         extra_instructions = [wb.properties.description] if wb.properties and \
             wb.properties.description else []
-
-        rows_iter = _rows_of(ws)
-        scanned: list[tuple[int, tuple]] = []
-        best = None                # (matches, row number, headers)
-        seen_any = False
-        for number, values in enumerate(rows_iter, 1):
-            scanned.append((number, values))
-            if any(not _is_blank(v) for v in values):
-                seen_any = True
-                headers = _trim(values)
-                positions, _ = _match_columns(headers, columns)
-                if positions and (best is None or len(positions) > best[0]):
-                    best = (len(positions), number, headers)
-            if number >= HEADER_SCAN_ROWS:
-                break
-        if not seen_any:
-            raise ExcelFormatError(_l("The file is empty."))
-        if best is None:
+        sheets: list[SheetRead] = []
+        looked_at: list[str] = []
+        without_header: list[str] = []
+        count = offset = 0       # rows read, and Excel rows gone through (for the progress)
+        for ws in wb.worksheets:
+            sheet, has_content = _scan_sheet(ws, columns, texts, extra_instructions, progress, offset,
+                                             count, max_rows)
+            if ws.sheet_state == "visible":
+                looked_at.append(ws.title)
+            if sheet is None:
+                if has_content and ws.sheet_state == "visible":
+                    without_header.append(ws.title)
+                continue
+            sheets.append(sheet)
+            count += len(sheet.rows)
+            offset += sheet.last_row
+        if not sheets:
+            if not without_header:
+                raise ExcelFormatError(_l("The file is empty."))
             raise ExcelFormatError(_l(
-                "No header row was found: the first rows of the sheet contain none of the columns "
-                "%(headers)s. Download the template and keep its header row.",
-                headers="、".join(c.header for c in columns)))
-
-        _, header_number, header_values = best
-        headers = ["" if v is None else str(v) for v in header_values]
-        positions, unknown = _match_columns(header_values, columns)
-        present = {column.name for column in positions.values()}
-        missing = [c.header for c in columns if c.required and c.name not in present]
-
-        def remaining():
-            for number, values in scanned:
-                if number > header_number:
-                    yield number, values
-            yield from enumerate(rows_iter, len(scanned) + 1)
-
-        rows: list[Row] = []
-        first_data = True
-        last_number = header_number
-        for number, values in remaining():
-            last_number = number
-            if progress is not None and number % PROGRESS_EVERY == 0:
-                progress(number, max(total, number))
-            if not any(not _is_blank(v) for v in values):
-                continue
-            if first_data and number == header_number + 1 and \
-                    _is_instructions(values, texts, extra_instructions):
-                first_data = False
-                continue
-            first_data = False
-            if max_rows is not None and len(rows) >= max_rows:
-                raise ExcelFormatError(_l(
-                    "The sheet has more than %(max)d rows. Split it into smaller files and import "
-                    "them one by one.", max=max_rows))
-            normalised = {c.name: None for c in columns}
-            for index, column in positions.items():
-                if index < len(values):
-                    normalised[column.name] = normalise_value(values[index], column, texts)
-            rows.append(Row(number=number, values=normalised, raw=_trim(values)))
+                "No header row was found on the sheet(s) %(sheets)s: their first rows contain none of "
+                "the columns %(headers)s. Download the template and keep its header row.",
+                sheets=_names(looked_at), headers="、".join(c.header for c in columns)))
+        if without_header:
+            raise ExcelFormatError(_l(
+                "The sheet(s) %(sheets)s have content but not the template's header row, so their rows "
+                "cannot be imported; nothing was imported. Move those rows under the header row (or give "
+                "their sheet the header row), or delete those sheets, and import the file again.",
+                sheets=_names(without_header)))
+        several = len(sheets) > 1
+        formulas = []
+        for sheet in sheets:
+            cells = _uncomputed_formulas(wb[sheet.title], sheet.header_row + 1)
+            formulas.extend(f"{sheet.title}!{cell}" if several else cell for cell in cells)
+        if formulas:
+            shown = "、".join(formulas[:20]) + ("…" if len(formulas) > 20 else "")
+            raise ExcelFormatError(_l(
+                "%(count)d cells hold a formula without a computed value (the file was written by a "
+                "program and never saved by a spreadsheet): %(cells)s. Open the file in Excel or WPS, "
+                "save it, and import it again — or type the values instead of the formulas.",
+                count=len(formulas), cells=shown))
         if progress is not None:
-            progress(last_number, last_number)
-        return ReadResult(headers=_trim(headers), rows=rows, missing_columns=missing,
-                          unknown_columns=unknown,
-                          present=[c.name for c in columns if c.name in present],
-                          header_row=header_number, sheet_title=ws.title)
+            progress(offset, offset)
+        first = sheets[0]
+        return ReadResult(headers=first.headers, rows=[row for sheet in sheets for row in sheet.rows],
+                          missing_columns=first.missing_columns, unknown_columns=first.unknown_columns,
+                          present=first.present, header_row=first.header_row, sheet_title=first.title,
+                          sheets=sheets)
     finally:
         wb.close()
 
@@ -689,31 +798,69 @@ def _excel_value(value):
 
 
 def write_error_workbook(headers: list[str], rows: list[Row],
-                         errors: dict[int, dict[str | None, list[str]]],
-                         columns: list[Column], texts: Texts = Texts()) -> bytes:
+                         errors: dict, columns: list[Column], texts: Texts = Texts(), *,
+                         sheets: Sequence[SheetRead] | None = None) -> bytes:
     """All ``rows`` again under their original ``headers`` plus an error column.
 
-    ``errors`` maps a :attr:`Row.number` to {column name or None: [messages]}; messages are
-    plain (translated) strings. Wrong cells get a red fill and a comment; the error column
-    lists the row's messages, each prefixed by its column header (row-level ones are not).
+    ``errors`` maps a :attr:`Row.key` (sheet, number) — or, for one sheet, a
+    :attr:`Row.number` — to {column name or None: [messages]}; messages are plain
+    (translated) strings. Every row keeps its own row number (titles and the instructions
+    row of ``sheets`` are written back where they were), each sheet of ``sheets`` becomes a
+    sheet of the same title. Wrong cells get a red fill and a comment; the error column
+    lists the row's messages, led by the row ("第5行") and each prefixed by its column
+    header (row-level ones are not).
     """
-    headers = list(headers)
+    if not sheets:
+        sheets = [SheetRead(title=_sheet_name(texts.data_sheet, "data"), headers=list(headers),
+                            header_row=1, missing_columns=[], unknown_columns=[], present=[],
+                            rows=list(rows))]
+    else:
+        by_sheet: dict[str, list[Row]] = {}
+        for row in rows:
+            by_sheet.setdefault(row.sheet, []).append(row)
+        sheets = [SheetRead(title=s.title, headers=s.headers, header_row=s.header_row,
+                            missing_columns=[], unknown_columns=[], present=[],
+                            rows=by_sheet.get(s.title, []), kept=s.kept) for s in sheets]
+    wb = Workbook(write_only=True)
+    for sheet in sheets:
+        _error_sheet(wb, sheet, errors, columns, texts, several=len(sheets) > 1)
+    return _to_bytes(wb)
+
+
+def _error_sheet(wb, sheet: SheetRead, errors: dict, columns: list[Column], texts: Texts,
+                 several: bool) -> None:
+    headers = list(sheet.headers)
     while headers and _is_blank(headers[-1]):
         headers.pop()
+    rows = sheet.rows
     positions, _ = _match_columns(headers, columns)
     index_of = {column.name: index for index, column in positions.items()}
     by_name = {column.name: column for column in columns}
-    width = max([len(headers)] + [len(_trim(r.raw)) for r in rows])
+    width = max([len(headers)] + [len(_trim(r.raw)) for r in rows] +
+                [len(values) for values in sheet.kept.values()])
     error_index = width            # 0-based position of the error column
 
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet(_sheet_name(texts.data_sheet, "data"))
+    ws = wb.create_sheet(_sheet_name(sheet.title, "data"))
     for index in range(width):
         column = positions.get(index)
         ws.column_dimensions[get_column_letter(index + 1)].width = column.width if column else 16
     ws.column_dimensions[get_column_letter(error_index + 1)].width = 60
-    ws.freeze_panes = "A2"
+    ws.freeze_panes = f"A{sheet.header_row + 1}"
 
+    written = 0
+
+    def pad(number: int) -> None:
+        """Blank rows up to ``number`` (exclusive), so every row keeps its own number."""
+        nonlocal written
+        while written < number - 1:
+            ws.append([])
+            written += 1
+
+    for number in sorted(n for n in sheet.kept if n < sheet.header_row):
+        pad(number)
+        ws.append([_excel_value(v)[0] for v in sheet.kept[number]])
+        written += 1
+    pad(sheet.header_row)
     header_cells = []
     for text in headers + [""] * (width - len(headers)) + [texts.errors_header]:
         cell = WriteOnlyCell(ws)
@@ -723,9 +870,27 @@ def write_error_workbook(headers: list[str], rows: list[Row],
         cell.fill = _HEADER_FILL
         header_cells.append(cell)
     ws.append(header_cells)
+    written += 1
 
-    for row in rows:
-        row_errors = errors.get(row.number) or {}
+    kept_below = {n: v for n, v in sheet.kept.items() if n > sheet.header_row}
+    for row in sorted(list(rows) + [Row(number=n, values={}, raw=[], sheet="") for n in kept_below],
+                      key=lambda r: r.number):
+        pad(row.number)
+        written += 1
+        if row.number in kept_below and not row.values and not row.raw:   # the instructions row
+            cells = []
+            for value in kept_below[row.number]:
+                cell = WriteOnlyCell(ws)
+                value, _fmt = _excel_value(value)
+                if isinstance(value, str):
+                    _put_text(cell, value)
+                else:
+                    cell.value = value
+                cell.font = _HINT_FONT
+                cells.append(cell)
+            ws.append(cells)
+            continue
+        row_errors = errors.get(row.key) or errors.get(row.number) or {}
         messages: list[str] = []
         wrong: dict[int, list[str]] = {}
         for key, texts_of_key in row_errors.items():
@@ -770,12 +935,19 @@ def write_error_workbook(headers: list[str], rows: list[Row],
             cells.append(cell)
         if messages:
             cell = WriteOnlyCell(ws)
-            _put_text(cell, texts.message_separator.join(messages))
+            where = row_label(row, texts, several)
+            _put_text(cell, where + texts.label_separator + texts.message_separator.join(messages))
             cell.fill = _ERROR_FILL
             cell.alignment = Alignment(wrap_text=True, vertical="top")
             cells.append(cell)
         ws.append(cells)
-    return _to_bytes(wb)
+
+
+def row_label(row: Row, texts: Texts, with_sheet: bool) -> str:
+    """Where a row is, in words: "第5行", or "工作表“二组”第5行" when the file has several sheets."""
+    if with_sheet and row.sheet:
+        return texts.sheet_row % {"sheet": row.sheet, "row": row.number}
+    return texts.row % {"row": row.number}
 
 
 # --------------------------------------------------------------------------- export

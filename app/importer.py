@@ -110,7 +110,7 @@ class Result:
     total: int = 0
     written: int = 0
     updated: int = 0
-    #: {excel row number: {column name or None: [messages]}}
+    #: {(sheet title, excel row number): {column name or None: [messages]}}
     errors: dict = dc_field(default_factory=dict)
     #: problems of the file itself (not xlsx, headers missing…)
     file_errors: list = dc_field(default_factory=list)
@@ -123,6 +123,30 @@ class Result:
     @property
     def bad_rows(self) -> int:
         return len(self.errors)
+
+    #: how many sheets the rows came from (errors name the sheet when more than one)
+    sheets: int = 1
+
+    def at(self, number: int, sheet: str | None = None) -> dict:
+        """The errors of one row, by its Excel row number (on the only sheet, or ``sheet``)."""
+        for (title, row), found in self.errors.items():
+            if row == number and (sheet is None or title == sheet):
+                return found
+        return {}
+
+    def messages(self, model=None) -> list[str]:
+        """Every row's problems, each naming its row (and its sheet when there are several)
+        and its column (by the header of ``model``'s columns when given)."""
+        texts = excel.translated_texts()
+        headers = {c.name: c.header for c in columns(model)} if model is not None else {}
+        lines = []
+        for (sheet, number), fields in sorted(self.errors.items()):
+            where = excel.row_label(excel.Row(number=number, values={}, raw=[], sheet=sheet), texts,
+                                    self.sheets > 1)
+            for name, messages in fields.items():
+                label = headers.get(name, name) + texts.label_separator if name else ""
+                lines.append(f"{where}{texts.label_separator}{label}{texts.message_separator.join(messages)}")
+        return lines
 
 
 def _lookup(model, name: str, text: str, cache: dict):
@@ -222,9 +246,17 @@ def run(model, data, *, update: bool = False, progress=None, commit: bool = True
     except excel.ExcelFormatError as error:
         result.file_errors.append(str(error.message))
         return result
-    if read.missing_columns:
-        result.file_errors.append(gettext("These columns are missing: %(names)s. Download the template and use its headers.",
-                                          names="、".join(read.missing_columns)))
+    result.sheets = len(read.sheets) or 1
+    for sheet in read.sheets or [read]:
+        missing = sheet.missing_columns
+        if missing and result.sheets > 1:
+            result.file_errors.append(gettext(
+                "Sheet “%(sheet)s”: these columns are missing: %(names)s. Download the template and use its "
+                "headers.", sheet=sheet.title, names="、".join(missing)))
+        elif missing:
+            result.file_errors.append(gettext("These columns are missing: %(names)s. Download the template and use its headers.",
+                                              names="、".join(missing)))
+    if result.file_errors:
         return result
     result.total = len(read.rows)
     if not read.rows:
@@ -234,21 +266,24 @@ def run(model, data, *, update: bool = False, progress=None, commit: bool = True
     key = getattr(model.Admin, "import_key", None)
     cache: dict = {}
     items, numbers = [], []
-    present = set(read.present) if read.present else {c.name for c in cols}
+    every = {c.name for c in cols}
+    present = {sheet.title: set(sheet.present) or every for sheet in read.sheets} or {"": every}
     with db.session.no_autoflush:  # nothing is written (nor locked) while rows are checked
         _check_rows(model, read, cols, present, key, update, cache, items, numbers, result, report)
     problems = domain.validate_many(items) if items else {}
     for index, fields in problems.items():
         target = result.errors.setdefault(numbers[index], {})
+        shown = present.get(numbers[index][0], every)
         for name, messages in fields.items():
-            target.setdefault(None if name == NON_FIELD or name not in present else name, []).extend(
+            target.setdefault(None if name == NON_FIELD or name not in shown else name, []).extend(
                 str(m) for m in messages)
     report("check", result.total, result.total)
 
     if result.errors:
         domain.discard(items)
         db.session.rollback()
-        result.error_workbook = excel.write_error_workbook(read.headers, read.rows, result.errors, cols, texts)
+        result.error_workbook = excel.write_error_workbook(read.headers, read.rows, result.errors, cols, texts,
+                                                           sheets=read.sheets)
         return result
 
     result.updated = sum(1 for item in items if sa_inspect(item).persistent)
@@ -261,7 +296,8 @@ def run(model, data, *, update: bool = False, progress=None, commit: bool = True
         for index, fields in failed.problems.items():
             result.errors.setdefault(numbers[index], {}).setdefault(None, []).extend(
                 str(m) for ms in fields.values() for m in ms)
-        result.error_workbook = excel.write_error_workbook(read.headers, read.rows, result.errors, cols, texts)
+        result.error_workbook = excel.write_error_workbook(read.headers, read.rows, result.errors, cols, texts,
+                                                           sheets=read.sheets)
         return result
     except domain.DomainError as error:
         result.file_errors.append(str(error.message))
@@ -335,8 +371,9 @@ def _check_rows(model, read, cols, present, key, update, cache, items, numbers, 
                 item = found
         if item is None:
             item = model()
+        shown = present.get(row.sheet) or present.get("") or {c.name for c in cols}
         for column in cols:
-            if column.name not in present:
+            if column.name not in shown:
                 continue
             value, error = _convert(model, column, row.values.get(column.name), cache)
             if error:
@@ -346,11 +383,11 @@ def _check_rows(model, read, cols, present, key, update, cache, items, numbers, 
                 continue  # an update leaves what the file does not give
             setattr(item, column.name, value)
         if errors:
-            result.errors[row.number] = errors
+            result.errors[row.key] = errors
             if sa_inspect(item).persistent:
                 db.session.expire(item)
         else:
             items.append(item)
-            numbers.append(row.number)
+            numbers.append(row.key)
         if i % 200 == 0:
             report("check", i, result.total)

@@ -1,10 +1,15 @@
 """Running an import in the background.
 
 The import itself is one transaction (app/importer.py): a job killed half-way leaves
-no rows. While it runs, its progress is a small file under ``instance/jobs/`` that any
-worker process can read (writing progress to the database would touch the database the
-import is reading, and on SQLite spoil its read snapshot); the outcome is written to
-the job's row once the import's transaction is over.
+no rows. While it runs, its progress is a small file in ``JOBS_FOLDER`` that any worker
+process can read (writing progress to the database would touch the database the import
+is reading, and on SQLite wait behind the import's own write lock); the outcome is
+written to the job's row once the import's transaction is over.
+
+A running job proves it is alive: a heartbeat thread rewrites its progress file every
+``IMPORT_HEARTBEAT_SECONDS``. A job whose file is older than ``IMPORT_STALE_SECONDS``
+died with its process (kill -9, a restarted worker): :func:`status_of` — the one place
+that says how a job stands — marks it failed, so the page stops within seconds.
 """
 from __future__ import annotations
 
@@ -12,6 +17,7 @@ import json
 import logging
 import os
 import threading
+import time
 
 from flask import Flask, current_app
 from flask_babel import gettext
@@ -24,47 +30,127 @@ from models import jobs as J
 log = logging.getLogger(__name__)
 
 
-def _progress_path(job_id: int) -> str:
-    folder = os.path.join(current_app.instance_path, "jobs")
+def _folder(app: Flask | None = None) -> str:
+    app = app or current_app
+    folder = app.config.get("JOBS_FOLDER") or os.path.join(app.instance_path, "jobs")
     os.makedirs(folder, exist_ok=True)
-    return os.path.join(folder, f"import-{job_id}.json")
+    return folder
 
 
-def _progress(job_id: int, **values) -> None:
-    """Progress of a running job, atomically replaced (readers never see half a file)."""
-    path = _progress_path(job_id)
-    tmp = f"{path}.{os.getpid()}.tmp"
+def _progress_path(job_id: int, app: Flask | None = None) -> str:
+    return os.path.join(_folder(app), f"import-{job_id}.json")
+
+
+def _write(path: str, values: dict) -> None:
+    """Progress of a running job with the time of its heartbeat, atomically replaced
+    (readers never see half a file)."""
+    tmp = f"{path}.{os.getpid()}.{threading.get_ident()}.tmp"
     with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(values, fh)
+        json.dump(dict(values, beat=time.time()), fh)
     os.replace(tmp, path)
 
 
-#: a job that has reported nothing for this long died with its process
-STALE_SECONDS = 600
+class _Heartbeat:
+    """The progress file of a running job, rewritten every ``interval`` seconds by a
+    thread of its own (so a long check or a long write still shows the job alive)."""
+
+    def __init__(self, path: str, interval: float):
+        self.path, self.interval = path, interval
+        self.values = {"status": J.PENDING, "done": 0, "total": 0}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, daemon=True, name="import-heartbeat")
+
+    def start(self) -> "_Heartbeat":
+        self.report(**self.values)
+        self._thread.start()
+        return self
+
+    def report(self, **values) -> None:
+        with self._lock:
+            self.values = values
+            _write(self.path, values)
+
+    def _beat(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                with self._lock:
+                    if not self._stop.is_set():
+                        _write(self.path, self.values)
+            except OSError:  # a full disk must not kill the import; the job just looks stale
+                log.exception("heartbeat of %s failed", self.path)
+
+    def stop(self) -> None:
+        with self._lock:
+            self._stop.set()
+        self._thread.join()
+        try:
+            os.remove(self.path)
+        except OSError:
+            pass
 
 
-def progress_of(job) -> dict:
-    """What a running job last reported (empty when finished or not started). A job
-    silent for :data:`STALE_SECONDS` (its worker was restarted or killed) is marked failed:
-    its transaction died with it, nothing was written."""
-    import time
-
-    if job.status in (J.DONE, J.FAILED):
-        return {}
-    path = _progress_path(job.id)
+def _read(job_id: int) -> dict | None:
+    """The running job's last report, with ``beat`` (epoch seconds), or None."""
+    path = _progress_path(job_id)
     try:
         with open(path, encoding="utf-8") as fh:
             report = json.load(fh)
-        last = os.path.getmtime(path)
+        report.setdefault("beat", os.path.getmtime(path))
+        return report
     except (OSError, ValueError):
-        report, last = {}, job.created_at.timestamp()
-    if time.time() - last > STALE_SECONDS:
-        _set(job.id, status=J.FAILED, finished_at=J.now(), message=gettext(
-            "The import stopped before it finished (the server was restarted). Nothing was imported; "
-            "please import the file again."))
-        db.session.expire(job)
-        return {}
-    return report
+        return None
+
+
+def _stale_after() -> float:
+    return float(current_app.config.get("IMPORT_STALE_SECONDS", 6))
+
+
+def status_of(job) -> dict:
+    """How ``job`` stands, the single answer every page and the status JSON give:
+    {status, done, total, percent, message, finished, interrupted}. A job that is not
+    finished and whose heartbeat is older than ``IMPORT_STALE_SECONDS`` died with its
+    process: it is marked failed here (its transaction died with it, nothing was
+    written), and the answer says so at once."""
+    if job.status not in (J.DONE, J.FAILED):
+        report = _read(job.id)
+        if report is not None:
+            last = float(report["beat"])
+        else:  # no file yet (or any more): judged from the job's creation
+            last = time.time() - max(0.0, (J.now() - job.created_at).total_seconds())
+        if time.time() - last <= _stale_after():
+            status = report.get("status", job.status) if report else job.status
+            done = int(report.get("done", 0)) if report else job.done
+            total = int(report.get("total", 0)) if report else job.total
+            return dict(status=status, done=done, total=total, percent=J.percent_of(status, done, total),
+                        message="", finished=False, interrupted=False)
+        _interrupt(job.id)
+        db.session.refresh(job)  # the row's answer (the job may have finished meanwhile)
+    finished = job.status in (J.DONE, J.FAILED)
+    return dict(status=job.status, done=job.done, total=job.total,
+                percent=J.percent_of(job.status, job.done, job.total), message=job.message or "",
+                finished=finished, interrupted=job.status == J.FAILED and job.message == _interrupted())
+
+
+def _interrupted() -> str:
+    return gettext("The import was interrupted: the server process running it stopped. Nothing was "
+                   "imported; please import the file again.")
+
+
+def _interrupt(job_id: int) -> None:
+    """Mark a dead job failed, unless it finished in the meantime (a conditional update:
+    its own outcome always wins)."""
+    db.session.execute(update(J.ImportJob).where(J.ImportJob.id == job_id,
+                                                 J.ImportJob.status.not_in((J.DONE, J.FAILED)))
+                       .values(status=J.FAILED, finished_at=J.now(), message=_interrupted()))
+    db.session.commit()
+    log.warning("import job %s stopped sending its heartbeat: marked failed", job_id)
+
+
+def progress_of(job) -> dict:
+    """Kept for callers of the former API: the running job's {status, done, total}."""
+    state = status_of(job)
+    return {} if state["finished"] else {k: state[k] for k in ("status", "done", "total")}
 
 
 def _set(job_id: int, **values) -> None:
@@ -84,9 +170,13 @@ def start_import(model, data: bytes, filename: str, user, update_existing: bool)
     job = J.ImportJob(entity=model.__name__, filename=filename[:200], user_id=user.id,
                       update_existing=update_existing)
     db.session.add(job)
-    db.session.commit()
+    db.session.flush()
     app = current_app._get_current_object()
-    if app.config.get("IMPORT_IN_BACKGROUND", True):
+    background = app.config.get("IMPORT_IN_BACKGROUND", True)
+    if background:  # alive from the start: a status asked before the thread runs sees it
+        _write(_progress_path(job.id), {"status": J.PENDING, "done": 0, "total": 0})
+    db.session.commit()
+    if background:
         threading.Thread(target=run_job, args=(app, job.id, data), daemon=True,
                          name=f"import-{job.id}").start()
     else:
@@ -95,12 +185,18 @@ def start_import(model, data: bytes, filename: str, user, update_existing: bool)
 
 
 def run_job(app: Flask, job_id: int, data: bytes) -> None:
-    """The body of the background thread."""
+    """The body of the background thread: the import, with its heartbeat beating until
+    the outcome is on the job's row."""
     with app.app_context():
-        _run(app, job_id, data)
+        beat = _Heartbeat(_progress_path(job_id, app),
+                          float(app.config.get("IMPORT_HEARTBEAT_SECONDS", 2))).start()
+        try:
+            _run(app, job_id, data, beat.report)
+        finally:
+            beat.stop()
 
 
-def _run(app: Flask, job_id: int, data: bytes) -> None:
+def _run(app: Flask, job_id: int, data: bytes, report=None) -> None:
     from app.registry import entities
     from models.users import AppUser
 
@@ -108,17 +204,17 @@ def _run(app: Flask, job_id: int, data: bytes) -> None:
     model = next(m for m in entities() if m.__name__ == job.entity)
     user = db.session.get(AppUser, job.user_id) if job.user_id else None
     update_existing = bool(job.update_existing)
-    if app.config.get("IMPORT_IN_BACKGROUND", True):
-        db.session.commit()  # end the read: the progress connection may write now
     background = app.config.get("IMPORT_IN_BACKGROUND", True)
+    if background:
+        db.session.commit()  # end the read: the outcome's connection may write later
 
     def progress(phase, done, total):
-        if background:  # in the request itself nobody could watch
-            _progress(job_id, status=phase, done=done, total=total)
+        if report is not None:  # in the request itself nobody could watch
+            report(status=phase, done=done, total=total)
 
     def on_writing():
-        if background:
-            _progress(job_id, status=J.WRITING, done=0, total=0)
+        if report is not None:
+            report(status=J.WRITING, done=0, total=0)
 
     try:
         with scope.acting_as(user):
@@ -132,7 +228,7 @@ def _run(app: Flask, job_id: int, data: bytes) -> None:
             finished_at=J.now())
         return
     finally:
-        if app.config.get("IMPORT_IN_BACKGROUND", True):
+        if background:
             db.session.remove()
     if result.ok:
         _set(job_id, status=J.DONE, done=result.total, total=result.total, written=result.written,
@@ -145,7 +241,3 @@ def _run(app: Flask, job_id: int, data: bytes) -> None:
             bad=result.bad_rows, total=result.total)
         _set(job_id, status=J.FAILED, message=message, bad_rows=result.bad_rows,
              total=result.total, error_workbook=result.error_workbook, finished_at=J.now())
-    try:
-        os.remove(_progress_path(job_id))
-    except OSError:
-        pass

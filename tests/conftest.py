@@ -94,7 +94,8 @@ def make_app(url: str, **overrides):
     from app import create_app
     from config import TestingConfig
 
-    settings = dict(SQLALCHEMY_DATABASE_URI=url, WTF_CSRF_ENABLED=False, SERVER_NAME="localhost")
+    settings = dict(SQLALCHEMY_DATABASE_URI=url, WTF_CSRF_ENABLED=False, SERVER_NAME="localhost",
+                    JOBS_FOLDER=os.path.join(_TMP, "jobs"))  # parallel lanes never share a job file
     if url.startswith("postgresql"):  # room for the concurrency tests' simultaneous sessions
         settings["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 25}
     settings.update(overrides)

@@ -18,7 +18,8 @@ from app.excel import (Column, ExcelFormatError, Row, Texts, XlsxWriter, read_ro
                        write_error_workbook, write_template)
 
 ZH = Texts(instructions="从第3行起每行填写一条记录，带*的列必填。", errors_header="错误",
-           choices_sheet="选项", data_sheet="数据", yes="是", no="否")
+           choices_sheet="选项", data_sheet="数据", yes="是", no="否", row="第%(row)s行",
+           sheet_row="工作表“%(sheet)s”第%(row)s行")
 
 
 def columns():
@@ -285,25 +286,27 @@ def test_error_workbook_keeps_all_rows_and_marks_wrong_cells():
         3: {"id_number": ["校验位应为X"]},
         5: {"id_number": ["应为18位"], "phone": ["不是手机号"], None: ["与第3行重复"]},
     }
-    out = write_error_workbook(result.headers, result.rows, errors, cols, ZH)
+    out = write_error_workbook(result.headers, result.rows, errors, cols, ZH, sheets=result.sheets)
     wb = _load(out)
     ws = wb.active
     headers = [c.value for c in ws[1]]
     assert headers[:len(result.headers)] == result.headers
     assert headers[-1] == "错误"
     error_col = len(headers)
-    assert ws.max_row == 4                                         # header + all three rows
-    assert [ws.cell(row=r, column=1).value for r in (2, 3, 4)] == ["张三", "李四", "王五"]
-    assert ws.cell(row=2, column=error_col).value == "身份证号：校验位应为X"
-    assert ws.cell(row=3, column=error_col).value is None          # a row without errors
-    assert ws.cell(row=4, column=error_col).value == "身份证号：应为18位；手机号：不是手机号；与第3行重复"
-    assert ws.cell(row=2, column=2).comment.text == "校验位应为X"
-    assert ws.cell(row=4, column=3).comment.text == "不是手机号"
-    assert ws.cell(row=4, column=1).comment is None
-    assert ws.cell(row=2, column=2).fill.fgColor.rgb.endswith("FFC7CE")
-    assert ws.cell(row=2, column=error_col).fill.fgColor.rgb.endswith("FFC7CE")
-    assert ws.cell(row=3, column=2).number_format == "@"
-    assert ws.cell(row=3, column=3).data_type == "s"               # no formula from a raw value
+    # every row keeps the upload's own number: header 1, the instructions row 2, data from 3
+    assert ws.max_row == 5
+    assert ws.cell(row=2, column=1).value == ZH.instructions
+    assert [ws.cell(row=r, column=1).value for r in (3, 4, 5)] == ["张三", "李四", "王五"]
+    assert ws.cell(row=3, column=error_col).value == "第3行：身份证号：校验位应为X"   # each names its row
+    assert ws.cell(row=4, column=error_col).value is None          # a row without errors
+    assert ws.cell(row=5, column=error_col).value == "第5行：身份证号：应为18位；手机号：不是手机号；与第3行重复"
+    assert ws.cell(row=3, column=2).comment.text == "校验位应为X"
+    assert ws.cell(row=5, column=3).comment.text == "不是手机号"
+    assert ws.cell(row=5, column=1).comment is None
+    assert ws.cell(row=3, column=2).fill.fgColor.rgb.endswith("FFC7CE")
+    assert ws.cell(row=3, column=error_col).fill.fgColor.rgb.endswith("FFC7CE")
+    assert ws.cell(row=4, column=2).number_format == "@"
+    assert ws.cell(row=4, column=3).data_type == "s"               # no formula from a raw value
     assert ws.freeze_panes == "A2"
 
     again = read_rows(out, cols, texts=ZH)                         # the user fixes and re-imports
@@ -431,3 +434,89 @@ def test_text_msgids_cover_the_translatable_texts():
 def test_row_dataclass_shape():
     row = Row(number=3, values={"name": "x"}, raw=["x"])
     assert (row.number, row.values, row.raw) == (3, {"name": "x"}, ["x"])
+
+
+# --------------------------------------------------------------------------- several sheets (issue 16, D6)
+
+def _book(sheets: dict, hidden=()):
+    wb = Workbook()
+    wb.remove(wb.active)
+    for title, rows in sheets.items():
+        ws = wb.create_sheet(title)
+        for row in rows:
+            ws.append(row)
+        if title in hidden:
+            ws.sheet_state = "hidden"
+    return _save(wb)
+
+
+def test_every_sheet_with_the_header_is_read_rows_know_their_sheet():
+    data = _book({"一组": [["姓名", "身份证号"], ["张三", "x"]],
+                  "二组": [["说明：二组名单"], ["身份证号", "姓名"], ["李四", None], [None, "王五"]],
+                  "选项": [["汉族"], ["回族"]]}, hidden=("选项",))   # a hidden list: not data
+    result = read_rows(data, columns())
+    assert [s.title for s in result.sheets] == ["一组", "二组"]
+    assert [(r.sheet, r.number, r.values["name"]) for r in result.rows] == [
+        ("一组", 2, "张三"), ("二组", 3, None), ("二组", 4, "王五")]
+    assert result.rows[1].values["id_number"] == "李四"          # columns by each sheet's own header
+    assert result.sheets[1].header_row == 2 and result.sheets[1].kept == {1: ["说明：二组名单"]}
+
+
+def test_rows_on_a_sheet_without_the_header_refuse_the_file_naming_it():
+    data = _book({"数据": [["姓名", "身份证号"], ["张三", "x"]], "补充": [["李四", "420902199001011234"]]})
+    with pytest.raises(ExcelFormatError) as info:
+        read_rows(data, columns())
+    assert "“补充”" in str(info.value) and "“数据”" not in str(info.value)
+
+
+def test_no_header_names_the_sheets_looked_at():
+    data = _book({"封面": [["2024年居民名单"]], "名单": [["张三", "420902199001011234"]]})
+    with pytest.raises(ExcelFormatError) as info:
+        read_rows(data, columns())
+    assert "“封面”" in str(info.value) and "“名单”" in str(info.value)
+
+
+def test_formula_cells_without_a_computed_value_are_refused_naming_the_cells():
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["姓名", "身份证号", "手机号"])
+    ws.append(["张三", "420902199001011234", "13800138000"])
+    ws.append(["李四", "420902199001011234", None])
+    ws["C3"] = "=C2"          # openpyxl writes the formula and no value
+    ws["B5"] = '=CONCAT("4209","02199001011234")'
+    ws["A5"] = "王五"
+    with pytest.raises(ExcelFormatError) as info:
+        read_rows(_save(wb), columns())
+    assert "C3" in str(info.value) and "B5" in str(info.value)
+
+
+def test_a_formula_with_a_cached_value_is_read_as_its_value():
+    import re
+    import zipfile
+
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["姓名", "手机号"])
+    ws.append(["张三", "=\"138\"&\"00138000\""])
+    source = io.BytesIO(_save(wb))
+    out = io.BytesIO()
+    with zipfile.ZipFile(source) as zin, zipfile.ZipFile(out, "w") as zout:
+        for item in zin.infolist():       # what Excel writes: the formula and its last value
+            content = zin.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                content = re.sub(rb'<c r="B2"([^>]*)><f>(.*?)</f><v\s*/?>(</v>)?',
+                                 rb'<c r="B2" t="str"><f>\2</f><v>13800138000</v>', content)
+                assert b"<v>13800138000</v>" in content
+            zout.writestr(item, content)
+    result = read_rows(out.getvalue(), columns())
+    assert result.rows[0].values["phone"] == "13800138000"
+
+
+def test_error_workbook_of_two_sheets_keeps_both_and_names_sheet_and_row():
+    data = _book({"一组": [["姓名", "身份证号"], ["张三", "1"]], "二组": [["姓名"], [None], ["李四"]]})
+    result = read_rows(data, columns(), texts=ZH)
+    errors = {("一组", 2): {"id_number": ["应为18位"]}, ("二组", 3): {None: ["与一组第2行重复"]}}
+    wb = _load(write_error_workbook(result.headers, result.rows, errors, columns(), ZH, sheets=result.sheets))
+    assert wb.sheetnames == ["一组", "二组"]
+    assert wb["一组"]["C2"].value == "工作表“一组”第2行：身份证号：应为18位"
+    assert wb["二组"]["A3"].value == "李四" and wb["二组"]["B3"].value == "工作表“二组”第3行：与一组第2行重复"

@@ -85,8 +85,8 @@ def test_a_row_without_a_place_gets_a_field_error(ctx):
     from tests.test_import import _workbook
 
     result = importer.run(Person, _workbook(Person, [{"name": "无处可住", "residence_type": "流动人口"}]))
-    assert not result.ok and list(result.errors[2]) == ["household"]
-    assert "小区" in result.errors[2]["household"][0]
+    assert not result.ok and list(result.at(2)) == ["household"]
+    assert "小区" in result.at(2)["household"][0]
 
 
 def test_children_follow_a_residents_move(as_user, ctx):

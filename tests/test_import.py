@@ -72,17 +72,18 @@ def test_1000_rows_with_3_bad_rows_write_nothing_then_the_fixed_file_imports(ctx
     with scope.acting_as(f.user("worker")):
         result = importer.run(Person, _workbook(Person, rows))
     assert not result.ok and result.written == 0 and _count(Person) == before
-    assert sorted(result.errors) == [index + 2 for index in bad]  # Excel rows: the header is row 1
+    assert sorted(result.errors) == [("data", index + 2) for index in bad]  # Excel rows: the header is row 1
     for index, (column, _value) in bad.items():
-        assert list(result.errors[index + 2]) == [column], result.errors[index + 2]
+        assert list(result.at(index + 2)) == [column], result.at(index + 2)
     sheet = load_workbook(io.BytesIO(result.error_workbook)).worksheets[0]
     headers = [c.value for c in sheet[1]]
     error_col = len(headers)
     flagged = [r for r in range(2, sheet.max_row + 1) if sheet.cell(row=r, column=error_col).value]
     assert len(flagged) == 3
     messages = [sheet.cell(row=r, column=error_col).value for r in flagged]
-    assert messages[0].startswith("身份证号") and "校验" in messages[0]
-    assert messages[1].startswith("电话") and messages[2].startswith("民族")
+    assert flagged == [index + 2 for index in bad]  # the upload's own row numbers
+    assert messages[0].startswith("第19行：身份证号") and "校验" in messages[0]
+    assert messages[1].startswith("第482行：电话") and messages[2].startswith("第1001行：民族")
     # fixed: all 1000
     fixed = _person_rows(1000)
     with scope.acting_as(f.user("worker")):
@@ -126,8 +127,8 @@ def test_ids_stored_as_numbers(ctx):
     data = io.BytesIO()
     book.save(data)
     result = importer.run(Person, data.getvalue())
-    assert list(result.errors) == [3]
-    assert "Excel" in result.errors[3]["id_number"][0] or "文本" in result.errors[3]["id_number"][0]
+    assert [number for _sheet, number in result.errors] == [3]
+    assert "Excel" in result.at(3)["id_number"][0] or "文本" in result.at(3)["id_number"][0]
 
 
 def test_not_an_xlsx_or_wrong_headers(ctx):
@@ -156,7 +157,7 @@ def test_update_existing_rows_by_id_number(ctx):
            if person.relation == "02" else None}
     data = _workbook(Person, [row])
     refused = importer.run(Person, data)
-    assert not refused.ok and "id_number" in refused.errors[2]
+    assert not refused.ok and "id_number" in refused.at(2)
     result = importer.run(Person, data, update=True)
     assert result.ok and result.updated == 1, (result.errors, result.file_errors)
     db.session.expire_all()
@@ -171,7 +172,128 @@ def test_references_are_scoped(ctx):
     rows[0]["compound"] = "槐荫新村"  # 槐荫社区: outside the worker's scope
     with scope.acting_as(f.user("worker")):
         result = importer.run(Person, _workbook(Person, rows))
-    assert list(result.errors[2]) == ["compound"]
+    assert list(result.at(2)) == ["compound"]
+
+
+def _sheets(model, sheets: dict, *, template: bool = False) -> bytes:
+    """A workbook of several sheets, each with the template's header row (and, with
+    ``template``, the template itself: its instructions row 2, data from row 3)."""
+    from openpyxl import Workbook
+
+    cols = importer.columns(model)
+    book = load_workbook(io.BytesIO(importer.template(model))) if template else Workbook()
+    if not template:
+        book.remove(book.active)
+    for n, (title, rows) in enumerate(sheets.items()):
+        if template and n == 0:
+            sheet = book.worksheets[0]
+            sheet.title = title
+            start = 3
+        else:
+            sheet = book.create_sheet(title, n)
+            start = 1
+            if rows and isinstance(rows[0], dict):
+                sheet.append([c.header for c in cols])
+                start = 2
+        for r, row in enumerate(rows or [], start):
+            for c, column in enumerate(cols, 1):
+                value = row.get(column.name) if isinstance(row, dict) else None
+                if value is not None:
+                    sheet.cell(row=r, column=c, value=value).data_type = "s"
+            if not isinstance(row, dict):      # a plain list of values: a row without the header
+                for c, value in enumerate(row, 1):
+                    sheet.cell(row=r, column=c, value=value)
+    data = io.BytesIO()
+    book.save(data)
+    return data.getvalue()
+
+
+def test_every_sheet_with_the_header_is_imported(ctx):
+    """Issue 16, D6: the second sheet's rows were ignored without a word."""
+    from models.people import Person
+
+    rows = _person_rows(5, start=81000)
+    before = _count(Person)
+    with scope.acting_as(f.user("worker")):
+        result = importer.run(Person, _sheets(Person, {"一组": rows[:3], "二组": rows[3:]}))
+    assert result.ok and result.written == 5, (result.errors, result.file_errors)
+    assert _count(Person) == before + 5
+    assert _count(Person, Person.name == rows[4]["name"]) == 1
+
+
+def test_an_error_on_the_second_sheet_names_sheet_and_row_and_writes_nothing(ctx):
+    from models.people import Person
+
+    rows = _person_rows(5, start=82000)
+    rows[4]["phone"] = "12"
+    before = _count(Person)
+    with scope.acting_as(f.user("worker")):
+        result = importer.run(Person, _sheets(Person, {"一组": rows[:3], "二组": rows[3:]}))
+    assert not result.ok and result.written == 0 and _count(Person) == before
+    assert list(result.errors) == [("二组", 3)] and list(result.at(3, "二组")) == ["phone"]
+    assert result.messages(Person)[0].startswith("工作表“二组”第3行：电话：")
+    book = load_workbook(io.BytesIO(result.error_workbook))
+    assert book.sheetnames == ["一组", "二组"]
+    sheet = book["二组"]
+    error_col = max(c.column for c in sheet[1] if c.value)
+    assert sheet.cell(row=3, column=1).value == rows[4]["name"]
+    assert sheet.cell(row=3, column=error_col).value.startswith("工作表“二组”第3行：电话")
+    assert [sheet.cell(row=r, column=error_col).value for r in (2,)] == [None]
+
+
+def test_rows_on_a_sheet_without_the_header_refuse_the_file_naming_the_sheet(ctx):
+    from models.people import Person
+
+    rows = _person_rows(3, start=83000)
+    before = _count(Person)
+    other = [[r["name"], r["id_number"]] for r in _person_rows(2, start=83100)]
+    with scope.acting_as(f.user("worker")):
+        result = importer.run(Person, _sheets(Person, {"数据": rows, "补录": other}))
+    assert not result.ok and result.written == 0 and _count(Person) == before
+    assert len(result.file_errors) == 1 and "“补录”" in result.file_errors[0], result.file_errors
+    with scope.acting_as(f.user("worker")):  # data behind a cover sheet: the header is found
+        result = importer.run(Person, _sheets(Person, {"封面": [["2024年流动人口登记"]], "数据": rows}))
+    assert not result.ok and "“封面”" in result.file_errors[0]
+    with scope.acting_as(f.user("worker")):  # no header anywhere: the sheets looked at are named
+        result = importer.run(Person, _sheets(Person, {"封面": [["2024年流动人口登记"]], "名单": other}))
+    assert "未找到表头行" in result.file_errors[0]
+    assert "“封面”" in result.file_errors[0] and "“名单”" in result.file_errors[0]
+    assert _count(Person) == before
+
+
+def test_formula_cells_without_values_are_refused_naming_the_cells(ctx):
+    from models.people import Person
+
+    rows = _person_rows(3, start=84000)
+    book = load_workbook(io.BytesIO(_workbook(Person, rows)))
+    sheet = book.worksheets[0]
+    headers = [c.value for c in sheet[1]]
+    sheet.cell(row=3, column=headers.index("电话") + 1, value="=C2")  # written by a script: no value
+    data = io.BytesIO()
+    book.save(data)
+    before = _count(Person)
+    with scope.acting_as(f.user("worker")):
+        result = importer.run(Person, data.getvalue())
+    column = chr(ord("A") + headers.index("电话"))
+    assert not result.ok and _count(Person) == before
+    assert f"{column}3" in result.file_errors[0] and "公式" in result.file_errors[0], result.file_errors
+
+
+def test_error_workbook_rows_are_the_uploaded_files_own(ctx):
+    """A filled-in template (instructions in row 2): the error row is where the user put it."""
+    from models.people import Person
+
+    rows = _person_rows(3, start=85000)
+    rows[1]["ethnicity"] = "火星族"   # in row 4 of the file
+    with scope.acting_as(f.user("worker")):
+        result = importer.run(Person, _sheets(Person, {"数据": rows}, template=True))
+    assert list(result.errors) == [("数据", 4)]
+    sheet = load_workbook(io.BytesIO(result.error_workbook))["数据"]
+    error_col = max(c.column for c in sheet[1] if c.value)
+    assert sheet.cell(row=4, column=1).value == rows[1]["name"]
+    assert sheet.cell(row=4, column=error_col).value.startswith("第4行：民族")
+    assert sheet.cell(row=2, column=1).value.startswith("从第3行起")  # the instructions row kept
+    assert sheet.cell(row=3, column=error_col).value is None
 
 
 def test_import_through_the_ui_shows_progress_and_errors(app, as_user, ctx):
