@@ -183,13 +183,14 @@ def test_rows_that_moved_nothing_can_still_be_deleted(ctx, as_user, client):
     volunteer = registered(adults(1, offset=495)[0])
     record = domain.save(ServiceRecord(volunteer=volunteer, served_on=clock.today(), place="站点", content="值守",
                                        hours=Decimal("1.0"), recorder="袁德明", organisation="文化路社区"))
+    pk = record.id
     web = as_user("worker")
     listing = web.get(f"/service-record/list/?psize_{_view('service-record')}=100").get_data(as_text=True)
-    assert f"/service-record/delete/{record.id}" in listing
-    response = client.delete(f"/api/v1/service_record/{record.id}", headers=_jwt(client, "worker"))
+    assert f"/service-record/delete/{pk}" in listing
+    response = client.delete(f"/api/v1/service_record/{pk}", headers=_jwt(client, "worker"))
     assert response.status_code == 200, response.json
     db.session.expire_all()
-    assert db.session.get(ServiceRecord, record.id) is None
+    assert db.session.get(ServiceRecord, pk) is None
 
 
 def _view(route: str) -> str:
