@@ -129,6 +129,9 @@ class EntityView(ModelView):
             joined_filters, order_column, order_direction, page=page, page_size=page_size,
             select_columns=list(self.list_columns) + list(getattr(self.admin, "loads", ())))
         pks = [self._serialize_pk_if_composite(pk) for pk in self.datamodel.get_keys(items)]
+        kept = getattr(self.admin, "kept", None)
+        # rows that are never deleted get no delete link (app.domain.delete refuses them anyway)
+        kwargs["kept"] = {pk for pk, item in zip(pks, items) if kept is not None and kept(item)}
         widgets["list"] = self.list_widget(
             label_columns=self.label_columns, include_columns=self.list_columns,
             value_columns=self.datamodel.get_values(items, self.list_columns),

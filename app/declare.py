@@ -113,6 +113,12 @@ class Admin:
     readonly: bool = False
     #: False withdraws a declared entity from registration
     registered: bool = True
+    #: rows that are never deleted, by any path (page, API, CLI, import): ``kept(row)`` is
+    #: true for a row that moved points, stock or money (an exchange, a fund's entry);
+    #: :func:`app.domain.delete` refuses it with ``kept_message`` and list pages offer no
+    #: delete link for it. Corrections are new rows (a reversal, an adjustment).
+    kept: Any = None
+    kept_message: Any = None
 
     @classmethod
     def title(cls, model=None):

@@ -599,16 +599,29 @@ def blockers(item, session=None) -> list[tuple[str, int]]:
     return result
 
 
+def kept_reason(item):
+    """Why ``item`` is never deleted (its model's ``Admin.kept`` holds for it), or None."""
+    admin = admin_of(type(item))
+    predicate = getattr(admin, "kept", None)
+    if predicate is None or not predicate(item):
+        return None
+    return getattr(admin, "kept_message", None) or _l(
+        "This record moved points, stock or money and is kept: correct it with a new entry instead.")
+
+
 def delete(item, *, commit: bool = True, session=None) -> None:
-    """Delete ``item`` unless other rows still depend on it."""
+    """Delete ``item`` unless it is kept (``Admin.kept``) or other rows still depend on it."""
     session = session or db.session
+    reason = kept_reason(item)
+    if reason is not None:
+        raise DomainError(_l("Cannot delete: %(reason)s", reason=reason))
     blocking = blockers(item, session)
     if blocking:
         text = "、".join(gettext("%(count)d %(label)s", count=n, label=label) for label, n in blocking)
         raise DomainError(_l("Cannot delete: it still has %(what)s. Move or delete them first.", what=text))
     try:
         if hasattr(item, "before_delete"):
-            item.before_delete(session)  # what the row moved goes back (a fund's balance)
+            item.before_delete(session)  # what the model must undo first
         session.delete(item)
         session.flush()
     except IntegrityError as exc:

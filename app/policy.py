@@ -164,6 +164,12 @@ ROLES: dict[str, dict] = {
     },
 }
 
+#: the role of a partner unit's own account. A position (职务) in an organisation makes
+#: its account a taker of the organisation's demands, so it holds only such an account
+#: (models.orgs.Position), which may hold besides only the other taker role
+UNIT_ROLE = "结对单位联络员"
+UNIT_ACCOUNT_ROLES = (UNIT_ROLE, "党员志愿者")
+
 #: what every signed-in role may do for itself
 SELF_SERVICE = [
     ("can_userinfo", "UserDBModelView"),

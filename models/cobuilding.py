@@ -457,15 +457,18 @@ class _Movement:
     def _check_amount(self, check) -> None:
         self.amount = money(self.amount, "amount", check)
         if self.id is not None and any(_changed(self, n) for n in ("amount", "fund")):
-            check.error("amount", _l("An amount is not changed once entered: delete the row and enter it again."))
+            check.error("amount", _l("An amount is not changed once entered: correct it with a new entry."))
 
     def before_save(self, session) -> None:
         if self.id is None:
             session.flush()  # the fund row exists before its balance moves
             _move(session, self.fund.id, self.sign * Decimal(self.amount))
 
-    def before_delete(self, session) -> None:
-        _move(session, self.fund_id, -self.sign * Decimal(self.amount))
+
+#: a fund's account is public and only grows: its entries are never deleted
+FUND_ENTRY_KEPT = _l("an entry of a fund's public account is never deleted. Correct a wrong contribution with an "
+                     "expenditure noted as its reversal, a wrong expenditure with a contribution noted as its "
+                     "reversal.")
 
 
 class Contribution(_Movement, InCommunity, Tracked, Model):
@@ -502,6 +505,8 @@ class Contribution(_Movement, InCommunity, Tracked, Model):
         scope = Scope(community="community_id", grid="grid_id")
         derive = {"community": "fund.community", "grid": "fund.grid"}
         actions = EXPORT
+        kept = staticmethod(lambda row: row.id is not None)
+        kept_message = FUND_ENTRY_KEPT
 
     def __repr__(self) -> str:
         return f"¥{self.amount}"
@@ -554,6 +559,8 @@ class Expenditure(_Movement, InCommunity, Tracked, Model):
         scope = Scope(community="community_id", grid="grid_id")
         derive = {"community": "fund.community", "grid": "fund.grid"}
         actions = EXPORT
+        kept = staticmethod(lambda row: row.id is not None)
+        kept_message = FUND_ENTRY_KEPT
 
     def __repr__(self) -> str:
         return f"¥{self.amount}"

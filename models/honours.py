@@ -175,6 +175,8 @@ class StarNominee(InCommunity, Tracked, Model):
         scope = Scope(community="community_id", grid="grid_id")
         derive = {"community": "round.community", "grid": "person.grid"}
         loads = ["person"]
+        kept = staticmethod(lambda row: row.points is not None)
+        kept_message = _l("bonus points were awarded for this decision. Correct the points with an adjustment.")
 
     def __repr__(self) -> str:
         return str(self.person) if self.person is not None else ""
@@ -366,6 +368,8 @@ class Honoree(InCommunity, Tracked, Model):
         scope = Scope(community="community_id", grid="grid_id")
         derive = {"community": "commendation.community", "grid": "person.grid"}
         loads = ["person"]
+        kept = staticmethod(lambda row: row.points is not None)
+        kept_message = _l("bonus points were awarded for this decision. Correct the points with an adjustment.")
 
     def __repr__(self) -> str:
         return str(self.person) if self.person is not None else ""

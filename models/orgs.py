@@ -146,7 +146,9 @@ class Position(Tracked, Model):
     holder_name: Mapped[str] = mapped_column(String(50), info=field(_l("Holder")))
     user_id: Mapped[Optional[int]] = mapped_column(ForeignKey("ab_user.id", ondelete="SET NULL"))
     user = relationship("AppUser", foreign_keys=[user_id],
-                        info=field(_l("User account"), _l("When the holder signs in to the platform")))
+                        info=field(_l("User account"), _l(
+                            "Only an account of the partner-unit liaison role: it takes the unit's demands"),
+                            picker_where=lambda: unit_account_condition()))
     phone: Mapped[Optional[str]] = mapped_column(String(40), info=field(_l("Phone")))
     since: Mapped[Optional[datetime.date]] = mapped_column(Date, info=field(_l("Since")))
     until: Mapped[Optional[datetime.date]] = mapped_column(Date, info=field(_l("Until")))
@@ -168,5 +170,34 @@ class Position(Tracked, Model):
         actions = EXPORT
 
     def validate(self, check) -> None:
+        from app.domain import _changed
+
         if self.since and self.until and self.until < self.since:
             check.error("until", _l("The end date is before the start date."))
+        if self.user is not None and _changed(self, "user") and not is_unit_account(self.user):
+            check.error("user", _l("Only an account of the partner-unit liaison role can hold a position: the "
+                                   "position makes it a taker of the unit's demands. “%(name)s” is not such an "
+                                   "account.", name=self.user.username))
+
+
+def _role_names(user) -> set[str]:
+    return {role.name for role in (user.roles or [])}
+
+
+def is_unit_account(user) -> bool:
+    """Whether ``user`` is an account of a partner unit: it holds the liaison role, and
+    no role besides the other taker role (never a leader's or a worker's account)."""
+    from app.policy import UNIT_ACCOUNT_ROLES, UNIT_ROLE
+
+    names = _role_names(user)
+    return UNIT_ROLE in names and names <= set(UNIT_ACCOUNT_ROLES)
+
+
+def unit_account_condition():
+    """The SQL condition of :func:`is_unit_account` (what the position's account picker offers)."""
+    from flask_appbuilder.security.sqla.models import Role
+
+    from app.policy import UNIT_ACCOUNT_ROLES, UNIT_ROLE
+    from models.users import AppUser
+
+    return AppUser.roles.any(Role.name == UNIT_ROLE) & ~AppUser.roles.any(Role.name.notin_(UNIT_ACCOUNT_ROLES))

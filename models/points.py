@@ -120,6 +120,8 @@ class LedgerEntry(InCommunity, Model):
         form_columns = []
         order = ("at", "desc")
         readonly = True  # no edit, no delete: through no view and no endpoint
+        kept = staticmethod(lambda row: True)
+        kept_message = _l("a posted points entry is never deleted; post a reversal or an adjustment instead.")
         scope = Scope(community="community_id", grid="grid_id", personal=True,
                       mine=lambda user: LedgerEntry.volunteer.has(Volunteer.user_id == user.id))
         loads = ["volunteer.person", "actor"]
@@ -319,6 +321,12 @@ class Exchange(InCommunity, Tracked, Model):
         derive = {"community": "volunteer.community", "grid": "volunteer.grid"}
         loads = ["volunteer.person", "gift"]
         actions = {**EXPORT, "approve": _l("Approve exchanges")}
+        # the points and the stock are taken when an exchange is requested: from then on it
+        # stays (rejecting gives both back by a reversal; a collected gift is final and is
+        # corrected by an adjustment of the points)
+        kept = staticmethod(lambda row: row.id is not None)
+        kept_message = _l("the exchange has taken points and stock. Reject it to give them back, or correct a "
+                          "handed-over gift with a points adjustment.")
 
     def validate(self, check) -> None:
         if self.id is not None and any(_changed(self, n) for n in ("volunteer", "gift", "quantity")):

@@ -405,6 +405,10 @@ class ServiceRecord(InCommunity, Tracked, Model):
         derive = {"community": "volunteer.community", "grid": "volunteer.grid"}
         loads = ["volunteer.person"]
         actions = EXPORT
+        # written when an activity was completed, with the points awarded for it
+        kept = staticmethod(lambda row: row.activity_id is not None)
+        kept_message = _l("the service record was written when the activity was completed and the points were "
+                          "awarded for it. Correct the points with an adjustment.")
         charts = [Chart("hours_by_month", _l("Volunteer hours per month"), dimension="served_on:month",
                         measure="sum:hours", kind="line", dated="served_on"),
                   Chart("hours_by_team", _l("Volunteer hours by team"), dated="served_on",

@@ -237,6 +237,8 @@ class ActivityView(_WithExtras, _GeneratedActivity):
             ids = [bounded_int(v, low=1) for v in request.form.getlist("volunteer")]
             chosen = db.session.scalars(scope.apply(select(Volunteer), Volunteer).where(
                 Volunteer.id.in_([i for i in ids if i]))).all() if any(ids) else []
+            # signed up in the order chosen: when the places run out, the first chosen have them
+            chosen = sorted(chosen, key=lambda v: ids.index(v.id))
         else:
             own = own_volunteer(user)
             if own is None:
