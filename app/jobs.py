@@ -217,6 +217,9 @@ def _run(app: Flask, job_id: int, data: bytes, report=None) -> None:
             report(status=J.WRITING, done=0, total=0)
 
     try:
+        from app.extensions import begin_writing
+
+        begin_writing()  # SQLite: the import's transaction takes the write lock when it begins
         with scope.acting_as(user):
             result = importer.run(model, data, update=update_existing, progress=progress,
                                   on_writing=on_writing)

@@ -43,7 +43,7 @@ def registered(person, **values) -> Volunteer:
 
 
 def gift(stock: int = 10, cost: int = 5, community_name: str = "文化路社区", **values) -> Gift:
-    return domain.save(Gift(name=values.pop("name", f"测试礼品{uuid.uuid4().hex[:6]}"), points=cost, stock=stock,
+    return domain.save(Gift(name=values.pop("name", f"测试礼品{uuid.uuid4().int % 10**8:08d}"), points=cost, stock=stock,
                             community=f.community(community_name), **values))
 
 
