@@ -140,6 +140,9 @@ def _interrupted() -> str:
 def _interrupt(job_id: int) -> None:
     """Mark a dead job failed, unless it finished in the meantime (a conditional update:
     its own outcome always wins)."""
+    from app.extensions import begin_writing
+
+    begin_writing()  # a status GET that writes (SQLite: take the write lock first)
     db.session.execute(update(J.ImportJob).where(J.ImportJob.id == job_id,
                                                  J.ImportJob.status.not_in((J.DONE, J.FAILED)))
                        .values(status=J.FAILED, finished_at=J.now(), message=_interrupted()))
