@@ -552,6 +552,18 @@ class EntityApi(ModelRestApi):
         return {name: [gettext("This field is read only here; it cannot be set.")]
                 for name in data if name not in schema.fields and (name in attrs or name in shown)}
 
+    def _masked_echo(self, data: dict, item) -> dict:
+        """A sensitive field sent back exactly as it was read (masked: "155****5494") would
+        overwrite the real value with the mask: refused by name."""
+        from app import sensitive
+
+        names = [n for n in sensitive.columns_of(self.datamodel.obj) if isinstance(data.get(n), str) and "*" in data[n]]
+        if not names:
+            return {}
+        shown = self.show_model_schema.dump(item, many=False)
+        return {n: [gettext("This is the masked value as it was shown; give the full value or leave the field out.")]
+                for n in names if data[n] == shown.get(n) and data[n] != str(getattr(item, n) or "")}
+
     def post_headless(self):
         data = self._json_object()
         if data is None:
@@ -579,7 +591,7 @@ class EntityApi(ModelRestApi):
         item = self.datamodel.get(pk, self._base_filters)
         if not item:
             return self.response_404()
-        refused = self._read_only(data, self.edit_model_schema)
+        refused = self._read_only(data, self.edit_model_schema) or self._masked_echo(data, item)
         if refused:
             return self.response_422(message=refused)
         try:

@@ -85,3 +85,18 @@ def test_read_only_fields_are_refused_by_name(as_user, ctx):
     # a field the record does not have at all is still "does not exist"
     response = client.put("/api/v1/person/1", json={"nonsense": 1})
     assert response.status_code == 422 and "只读" not in response.json["message"]["nonsense"][0]
+
+
+def test_a_masked_value_sent_back_is_refused(as_user, ctx):
+    """Reading a resident and sending the answer back must not write the masks."""
+    from models.people import Person
+
+    client = as_user("grid1")
+    shown = client.get("/api/v1/person/1").json["result"]
+    assert "*" in shown["phone"] and "*" in shown["id_number"]
+    phone, number = _stored(Person, 1, "phone"), _stored(Person, 1, "id_number")
+    response = client.put("/api/v1/person/1", json={"phone": shown["phone"], "id_number": shown["id_number"]})
+    assert response.status_code == 422, response.json
+    assert set(response.json["message"]) == {"phone", "id_number"}
+    assert all("遮蔽" in m[0] for m in response.json["message"].values()), response.json
+    assert (_stored(Person, 1, "phone"), _stored(Person, 1, "id_number")) == (phone, number)
