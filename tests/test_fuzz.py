@@ -79,7 +79,7 @@ from urllib.parse import quote  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
-ODD = settings(max_examples=40, deadline=None, derandomize=True, database=None, phases=[Phase.generate],
+ODD = settings(max_examples=25, deadline=None, derandomize=True, database=None, phases=[Phase.generate],
                suppress_health_check=list(HealthCheck))
 #: a character no column can hold: a NUL byte or a lone surrogate
 BAD_CHAR = st.one_of(st.just("\x00"), st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF))
