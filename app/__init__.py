@@ -33,6 +33,9 @@ def create_app(config: type | dict | None = None, **overrides) -> Flask:
     app = Flask(__name__, instance_path=INSTANCE_DIR,
                 template_folder="templates", static_folder="static")
     app.config.update(settings)
+    from app import inputs
+
+    inputs.install_converters(app)  # before any route: ids in URLs are bounded
     proxies = int(app.config.get("TRUSTED_PROXIES") or 0)
     if proxies:
         from werkzeug.middleware.proxy_fix import ProxyFix
@@ -69,6 +72,7 @@ def create_app(config: type | dict | None = None, **overrides) -> Flask:
         app.add_url_rule("/favicon.ico", "favicon", _favicon)
         cli.register(app)
         errors.register(app)
+        inputs.install(app)  # first of the before-request functions
     return app
 
 

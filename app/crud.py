@@ -150,6 +150,18 @@ class EntityView(ModelView):
             joined.add_filter("id", FilterQuickSearch, text)
         return joined
 
+    @expose("/action/<string:name>/<pk>", methods=["GET", "POST"])
+    def action(self, name, pk):
+        if name not in self.actions:
+            abort(404)  # FAB's handler answered 500 for a name no action has
+        return super().action(name, pk)
+
+    @expose("/action_post", methods=["POST"])
+    def action_post(self):
+        if request.form.get("action") not in self.actions:
+            abort(404)
+        return super().action_post()
+
     @expose("/download/<string:filename>")
     @has_access
     def download(self, filename):
@@ -537,10 +549,35 @@ class EntityApi(ModelRestApi):
         data = request.get_json(silent=True)
         return data if isinstance(data, dict) else None
 
+    def _read_only(self, data: dict, schema) -> dict:
+        """Fields of the record that this operation cannot set (its id, the time stamps,
+        what is derived or shown only): refused by name, never dropped in silence."""
+        from sqlalchemy import inspect as sa_inspect
+
+        attrs = sa_inspect(self.datamodel.obj).attrs
+        shown = {c.split(".")[0] for c in list(self.show_columns) + list(self.list_columns)}
+        return {name: [gettext("This field is read only here; it cannot be set.")]
+                for name in data if name not in schema.fields and (name in attrs or name in shown)}
+
+    def _masked_echo(self, data: dict, item) -> dict:
+        """A sensitive field sent back exactly as it was read (masked: "155****5494") would
+        overwrite the real value with the mask: refused by name."""
+        from app import sensitive
+
+        names = [n for n in sensitive.columns_of(self.datamodel.obj) if isinstance(data.get(n), str) and "*" in data[n]]
+        if not names:
+            return {}
+        shown = self.show_model_schema.dump(item, many=False)
+        return {n: [gettext("This is the masked value as it was shown; give the full value or leave the field out.")]
+                for n in names if data[n] == shown.get(n) and data[n] != str(getattr(item, n) or "")}
+
     def post_headless(self):
         data = self._json_object()
         if data is None:
             return self.response_400(message=gettext("The request body must be a JSON object."))
+        refused = self._read_only(data, self.add_model_schema)
+        if refused:
+            return self.response_422(message=refused)
         try:
             item = self.add_model_schema.load(data)
         except ValidationError as err:
@@ -561,6 +598,9 @@ class EntityApi(ModelRestApi):
         item = self.datamodel.get(pk, self._base_filters)
         if not item:
             return self.response_404()
+        refused = self._read_only(data, self.edit_model_schema) or self._masked_echo(data, item)
+        if refused:
+            return self.response_422(message=refused)
         try:
             # only the given fields change (PUT works as PATCH); nothing is merged back from a
             # dump, so masked values can never be written

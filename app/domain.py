@@ -64,6 +64,8 @@ class Check:
         self.item = item
         self.session = session
         self.problems: dict[str, list] = {}
+        #: the fields taken from a parent (``derive``) rather than chosen
+        self.derived: set[str] = set()
 
     def error(self, field: str | None, message) -> None:
         self.problems.setdefault(field or NON_FIELD, []).append(message)
@@ -142,13 +144,35 @@ def _changed(item, name: str) -> bool:
 
 # ----------------------------------------------------------------------------- checks
 
-def _derive(item) -> None:
-    """``derive``: always taken from the parent; ``fill``: taken only when empty."""
+def _given(item, name: str) -> bool:
+    """Whether the writer set ``name`` (a new row's value, or a change of a stored row's)."""
+    if getattr(item, name, None) is None:
+        return False
+    return _is_new(item) or bool(get_history(item, name).added)
+
+
+def _derive(item, check: Check | None = None) -> None:
+    """``derive``: always taken from the parent; ``fill``: taken only when empty.
+
+    With ``check`` (the first pass), a value the writer gave that the parent overrides is
+    refused, naming the field: a write must not answer "saved" and keep another value
+    (``PUT /api/v1/person/1 {"compound": 2}`` for a resident whose household is elsewhere).
+    ``check.derived`` records what was taken from a parent (checked for scope through it)."""
     admin = admin_of(type(item))
     for name, paths in (getattr(admin, "derive", None) or {}).items():
         for path in [paths] if isinstance(paths, str) else paths:  # the first parent given wins
-            if getattr(item, path.split(".")[0]) is not None:
-                setattr(item, name, _resolve(item, path))
+            parent = path.split(".")[0]
+            if getattr(item, parent) is not None:
+                value = _resolve(item, path)
+                if check is not None:
+                    given = getattr(item, name)
+                    if _given(item, name) and given is not value and given != value:
+                        check.error(name, _l(
+                            "%(field)s is taken from the %(parent)s (%(value)s); it cannot be set on its own. "
+                            "Change the %(parent)s instead.", field=label_of(type(item), name),
+                            parent=label_of(type(item), parent), value=str(value) if value is not None else "-"))
+                    check.derived.add(name)
+                setattr(item, name, value)
                 break
     for name, path in getattr(admin, "fill", None) or []:
         if getattr(item, name) is None and _resolve(item, path) is not None:
@@ -255,7 +279,7 @@ def _parents_in_scope(item, check: Check, seen: dict | None = None) -> None:
     if user is None:
         return
     seen = {} if seen is None else seen
-    derived = set(getattr(admin_of(type(item)), "derive", None) or {})
+    derived = check.derived  # (a derived field given with no parent to take it from is a choice: checked)
     for rel in sa_inspect(type(item)).relationships:
         if rel.direction.name == "ONETOMANY" or rel.key in derived:
             continue
@@ -361,7 +385,7 @@ def validate_many(items: list, session=None) -> dict[int, dict]:
     with session.no_autoflush:
         for item, check in zip(items, checks):
             richtext.sanitize_rich_columns(item)  # before the checks: they see what is stored
-            _derive(item)
+            _derive(item, check)
             if hasattr(item, "complete"):
                 item.complete(check)  # what the entity infers beyond its parents
             _required(item, check)

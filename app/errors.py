@@ -46,7 +46,7 @@ def register(app: Flask) -> None:
     def _http(error):
         if error.code is None or error.code < 400:
             return error.get_response()
-        return _respond(error.code)
+        return _respond(error.code, getattr(error, "message", None))  # (app.inputs says what was refused)
 
     @app.errorhandler(Exception)
     def _unexpected(error):

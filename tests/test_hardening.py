@@ -282,3 +282,62 @@ def test_a_time_with_an_offset_is_stored_as_local_time(as_user, ctx):
     assert response.status_code == 200, response.json
     db.session.expire_all()
     assert str(db.session.get(Meeting, meeting.id).held_at) == "2026-11-02 09:30:00"
+
+
+# --------------------------------------------------------------------------- odd input (issue 16, defect 5)
+
+def _chinese_4xx(response, *codes):
+    assert response.status_code in codes, response.status_code
+    text = response.json["message"] if response.is_json else response.get_data(as_text=True)
+    assert CJK.search(str(text)), text
+    return text
+
+
+@pytest.mark.parametrize("body", [
+    '{"name": "\\ud800", "community": 1}', '{"name": "a\\u0000b", "community": 1}',
+    '{"name": "x", "\\udfff": 1}', '{"name": "x", "tags": [{"a": ["\\ud83d"]}]}'])
+def test_bad_characters_in_json_are_refused(as_user, body):
+    client = as_user("worker")
+    for method, url in (("post", "/api/v1/road/"), ("put", "/api/v1/person/1")):
+        response = getattr(client, method)(url, data=body, content_type="application/json")
+        _chinese_4xx(response, 400)
+
+
+def test_bad_characters_in_forms_and_searches_are_refused(app, as_user):
+    client = as_user("secretary")
+    _chinese_4xx(client.post("/road/add", data={"name": "a\x00b"}), 400)
+    _chinese_4xx(client.get("/api/v1/person/?q=(filters:!((col:name,opr:sw,value:'\x00')))"), 400)
+    _chinese_4xx(client.get("/person/list/?_flt_0_name=%00"), 400)
+    _chinese_4xx(client.get("/person/list/?q=%00"), 400)
+    _chinese_4xx(client.get("/api/v1/person/related/household?q=%00"), 400)
+    _chinese_4xx(app.test_client().get("/public/policies/?q=%00"), 400)
+
+
+@pytest.mark.parametrize("body", ["[" * 1200 + "]" * 1200, '{"a":' * 1200 + "1" + "}" * 1200,
+                                  '{"name": ' + "[" * 40 + "]" * 40 + "}"])
+def test_deeply_nested_json_is_refused(as_user, body):
+    response = as_user("worker").post("/api/v1/road/", data=body, content_type="application/json")
+    _chinese_4xx(response, 400)
+
+
+def test_a_body_over_the_limit_is_413_with_a_message(app, as_user):
+    big = b"x" * (25 * 1024 * 1024)
+    client = as_user("worker")
+    text = _chinese_4xx(client.post("/api/v1/road/", data=big, content_type="application/json"), 413)
+    assert "20" in text
+    _chinese_4xx(client.post("/road/add", data=big, content_type="application/x-www-form-urlencoded"), 413)
+    _chinese_4xx(app.test_client().post("/api/v1/security/login", data=big, content_type="application/json"), 413)
+
+
+@pytest.mark.parametrize("url", ["/public/policy/2147483648", "/public/fund/2147483648",
+                                 "/volunteer/certificate/2147483648", "/demand/photo/2147483648",
+                                 "/public/policy/99999999999999999999999", "/compound/import/job/2147483648"])
+def test_ids_beyond_the_database_are_404(app, as_user, url):
+    client = app.test_client() if url.startswith("/public/") else as_user("secretary")
+    _chinese_4xx(client.get(url), 404)
+
+
+def test_unknown_actions_are_404(as_user):
+    client = as_user("secretary")
+    _chinese_4xx(client.post("/person/action_post", data={"action": "nope", "rowid": "1"}), 404)
+    _chinese_4xx(client.get("/person/action/nope/1"), 404)

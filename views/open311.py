@@ -145,7 +145,8 @@ def _http_error(error: HTTPException):
     if error.code is None or error.code < 400:
         return error.get_response()
     fmt = (request.view_args or {}).get("fmt") or _path_format()
-    return _error_response(fmt, error.code, [_http_message(error.code)])
+    # (app.inputs refuses odd input with a message of its own)
+    return _error_response(fmt, error.code, [getattr(error, "message", None) or _http_message(error.code)])
 
 
 @bp.errorhandler(Exception)
