@@ -109,6 +109,16 @@ class MaskedField(fields.Field):
         return self.inner.deserialize(value, attr, data, **kwargs)
 
 
+class RichText(fields.String):
+    """A rich-text column (app.richtext): answered sanitized, so a row stored under older
+    rules reads as clean as a new one (what is written is sanitized in the save path)."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        from app.richtext import sanitize
+
+        return None if value is None else sanitize(super()._serialize(value, attr, obj, **kwargs))
+
+
 class SchemaConverter(Model2SchemaConverter):
     """FAB's converter, with relations by id, sensitive columns masked on reads, and no
     rules of its own on writes."""
@@ -133,6 +143,9 @@ class SchemaConverter(Model2SchemaConverter):
             field.allow_none = True
             field.validate = []
             field.validators = []
+        if type(field) is fields.String and datamodel.list_columns.get(column.name) is not None \
+                and datamodel.list_columns[column.name].info.get("rich"):
+            field.__class__ = RichText
         if datamodel.list_columns.get(column.name) is not None \
                 and datamodel.list_columns[column.name].info.get("sensitive"):
             return MaskedField(field, column.name)
@@ -187,6 +200,18 @@ def _unauthorized() -> str:
     if request.path == "/api/v1/security/login":
         return gettext("Wrong user name or password. Please try again.")
     return gettext("Please sign in first.")
+
+
+def _refused():
+    """A request without a usable sign-in: 401, or 403 for an account that must change
+    its password first (its sign-in, token or key is right, but refused until then)."""
+    from flask import g
+
+    if g.get("must_change_password_first"):
+        from app import passwords
+
+        return _response(403, passwords.api_refusal())
+    return _response(401, _unauthorized())
 
 
 def check_rison() -> None:
@@ -267,7 +292,7 @@ def install() -> None:
     BaseApi.response_400 = lambda self, message=None: _response(
         400, gettext("The request parameters are not valid.") if not message or not _CJK.search(str(message))
         else str(message))
-    BaseApi.response_401 = lambda self: _response(401, _unauthorized())
+    BaseApi.response_401 = lambda self: _refused()
     BaseApi.response_403 = lambda self: _response(403, gettext(
         "You do not have permission to open this page. Ask the security administrator if you need it."))
     BaseApi.response_404 = lambda self: _response(404, gettext(
@@ -294,4 +319,4 @@ def install_jwt_messages(jwt_manager) -> None:
     jwt_manager.invalid_token_loader(lambda reason: _response(401, gettext("The sign-in token is not valid. Please sign in again.")))
     jwt_manager.expired_token_loader(lambda header, data: _response(401, gettext("The sign-in has expired. Please sign in again.")))
     jwt_manager.revoked_token_loader(lambda header, data: _response(401, gettext("The sign-in has expired. Please sign in again.")))
-    jwt_manager.user_lookup_error_loader(lambda header, data: _response(401, gettext("Please sign in first.")))
+    jwt_manager.user_lookup_error_loader(lambda header, data: _refused())

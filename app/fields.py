@@ -219,4 +219,4 @@ class RichTextField(TextAreaField):
             self.data = sanitize(valuelist[0])
 
     def _value(self):
-        return self.data or ""
+        return sanitize(self.data)  # a row stored under older rules opens clean in the editor

@@ -154,6 +154,15 @@ def _authenticate(sm, username: str, password: str, channel: str):
             db.session.commit()
             return None
         clear(key)
+        if channel != "web":
+            from app import passwords
+
+            if passwords.must_change(user):  # the page leads to the form; the API cannot
+                log("must_change", channel, username, user.id)
+                db.session.commit()
+                g.login_refusal = passwords.api_refusal()
+                g.must_change_password_first = True
+                return None
         sm.update_user_auth_stat(user, True)  # (commits)
         if channel == "web":
             from app import sessions

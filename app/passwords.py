@@ -115,6 +115,14 @@ def demo_exempt(user) -> bool:
     return user.username in {a["username"] for a in ACCOUNTS} and (user.email or "").endswith("@demo.invalid")
 
 
+def api_refusal() -> str:
+    """Why the API refuses an account that must change its password (no token, no key)."""
+    from flask_babel import gettext
+
+    return gettext("This account must change its password first: sign in on the web page, choose a new "
+                   "password there, then use the API again.")
+
+
 def must_change(user) -> bool:
     """Whether ``user`` has to choose a new password before anything else."""
     if user is None or demo_exempt(user):

@@ -9,7 +9,9 @@ can render the stored HTML as it is.
 
 The allow-list is explicit and short: the formatting a community bulletin needs
 (paragraphs, headings, emphasis, lists, quotes, links, tables, pictures uploaded to
-this app) and no styles, classes, scripts, frames or event handlers.
+this app's own picture store) and no styles, classes, scripts, frames or event handlers.
+What is shown is sanitized again on the way out (pages, the editor, the REST API), so a
+body stored under older rules is harmless too.
 """
 from __future__ import annotations
 
@@ -40,9 +42,13 @@ ATTRIBUTES = {
 #: schemes a link may use; a URL without a scheme (relative) is kept as well
 URL_SCHEMES = frozenset({"http", "https", "mailto"})
 
-#: a picture's source: a path on this app ("/gift/picture/…"), never another host
-#: ("//host/…"), a data: URL or any scheme
-_LOCAL_PATH = re.compile(r"^/(?![/\\])[^\s\\]*$")
+#: a picture's source: only the app's own picture store — an attachment of a record
+#: ("/bulletin/attachment/3/7") or a gift's picture ("/gift/picture-file/5") — never any
+#: other path of this site (a GET of "/logout/" or of an action would run as the viewer),
+#: another host ("//host/…"), a query, a data: URL or any scheme
+_PICTURE_PATH = re.compile(r"^/(?:[a-z][a-z0-9-]{0,40}/attachment/\d{1,10}/\d{1,10}|gift/picture-file/\d{1,10})$")
+#: the endpoints those paths must lead to, when an application is there to ask
+_PICTURE_ENDPOINTS = (".attachment", "GiftView.picture_file")
 _NUMBER = re.compile(r"^\d{1,4}$")
 #: a picture whose source was refused (nothing to show)
 _IMG_WITHOUT_SRC = re.compile(r"<img(?![^>]*\ssrc=)[^>]*>")
@@ -59,10 +65,29 @@ def _attribute_filter(tag: str, attribute: str, value: str) -> str | None:
     """Narrower rules than the scheme list for what it cannot say: pictures only from
     this app, sizes only as plain numbers."""
     if tag == "img" and attribute == "src":
-        return value if _LOCAL_PATH.match(value.strip()) else None
+        return value if picture_source(value) else None
     if attribute in ("width", "height", "colspan", "rowspan"):
         return value if _NUMBER.match(value.strip()) else None
     return value
+
+
+def picture_source(value: str) -> bool:
+    """Whether ``value`` may be the source of a picture in rich text: a path of the
+    app's own picture store (:data:`_PICTURE_PATH`) that, inside the application, leads
+    to one of its file-serving views."""
+    from flask import current_app, has_app_context
+
+    if not _PICTURE_PATH.match(value or ""):
+        return False
+    if not has_app_context():
+        return True
+    from werkzeug.exceptions import HTTPException
+
+    try:
+        endpoint, _args = current_app.url_map.bind("localhost").match(value, method="GET")
+    except HTTPException:
+        return False
+    return endpoint.endswith(_PICTURE_ENDPOINTS)
 
 
 #: built once: the options are parsed and checked when the module loads

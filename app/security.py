@@ -371,6 +371,20 @@ class LoginView(AuthDBView):
     def invalid_login_message(self):
         return g.get("login_refusal") or gettext("Wrong user name or password. Please try again.")
 
+    @expose("/logout/", methods=["GET", "POST"])
+    def logout(self):
+        """Sign-out is a POST carrying the CSRF token (the app checks it for every POST):
+        a GET — a link, or a picture someone slipped into a page — only shows a page
+        with the button, and signs nobody out."""
+        from flask_login import current_user
+
+        if request.method != "POST":
+            if not current_user.is_authenticated:
+                return redirect(self.appbuilder.get_url_for_login)
+            return self.render_template("appbuilder/general/security/logout.html",
+                                        title=gettext("Sign out"), appbuilder=self.appbuilder)
+        return super().logout()
+
 
 class SecurityManager(FabSecurityManager):
     user_model = AppUser
@@ -421,11 +435,35 @@ class SecurityManager(FabSecurityManager):
         return None
 
     def load_user_jwt(self, _jwt_header, jwt_data):
+        from app import passwords
+
         user = self.load_user(jwt_data["sub"])
         if user is not None and jwt_data.get("epoch", 0) != (user.session_epoch or 0):
             return None  # a token from before a password change
+        if user is not None and passwords.must_change(user):
+            g.must_change_password_first = True  # answered 403 (app.api): change it on the page first
+            return None
         if user is not None:
             g.user = user
+        return user
+
+    def validate_api_key(self, api_key_string: str):
+        """FAB's API keys (when enabled) hold the same rule as tokens: an account that must
+        change its password first is refused."""
+        from app import passwords
+
+        if super().validate_api_key(api_key_string) is None:
+            return None
+        # FAB's key belongs to its plain User model: the account is loaded as ours
+        user_id = self.session.scalar(select(self.api_key_model.user_id).where(
+            self.api_key_model.lookup_hash == self._compute_lookup_hash(api_key_string)))
+        user = self.load_user(user_id)
+        if user is None or passwords.must_change(user):
+            g.user = None
+            g._api_key_user = False
+            g.must_change_password_first = user is not None
+            return None
+        g.user = user
         return user
 
     # -- permissions from one statement per request --------------------------------

@@ -122,7 +122,8 @@ def _field(model, key: str, label):
 
 LOGIN_RESULTS = {"success": _l("Signed in"), "bad_password": _l("Wrong user name or password"),
                  "inactive": _l("Account disabled"), "locked": _l("Refused: locked"),
-                 "lock": _l("Locked after repeated failures"), "unlock": _l("Unlocked by the security administrator")}
+                 "lock": _l("Locked after repeated failures"), "unlock": _l("Unlocked by the security administrator"),
+                 "must_change": _l("Refused: must change the password first")}
 CHANNELS = {"web": _l("Sign-in page"), "api": _l("API sign-in"), "api_key": _l("API key (Open311)")}
 
 

@@ -63,7 +63,7 @@ def test_a_success_starts_the_count_again(app, client, ctx):
             web_login(client, "worker", "wrong-password")
         web_login(client, "worker", PASSWORD)
         assert signed_in(client)
-        client.get("/logout/")
+        client.post("/logout/")
         for n in range(4):
             web_login(client, "worker", "wrong-password")
         web_login(client, "worker", PASSWORD)

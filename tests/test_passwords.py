@@ -173,3 +173,85 @@ def test_a_password_change_ends_the_api_tokens_given_before(app, ctx):
     assert response.status_code == 401 and "请" in response.json["message"]
     new = token("Wenhua#Road8")
     assert client.get("/api/v1/demand/", headers={"Authorization": f"Bearer {new}"}).status_code == 200
+
+
+# ----------------------------------------------------------------------------- the API and a forced change
+
+def api_login(client, password, username="worker"):
+    return client.post("/api/v1/security/login", json={"username": username, "password": password,
+                                                       "provider": "db", "refresh": True})
+
+
+def reset_by_admin(as_user, password="Given#Pass1"):
+    worker = f.user("worker")
+    response = as_user("secadmin").post(f"/resetpassword/form?pk={worker.id}",
+                                        data={"password": password, "conf_password": password})
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert f.user("worker").must_change_password
+
+
+def test_an_account_that_must_change_its_password_gets_no_api_token(app, ctx, as_user):
+    from models.audit import LoginLog
+
+    reset_by_admin(as_user)
+    client = app.test_client()
+    response = api_login(client, "Given#Pass1")
+    assert response.status_code == 403, response.json
+    assert "access_token" not in response.json and "refresh_token" not in response.json
+    assert "须先修改密码" in response.json["message"] and "网页" in response.json["message"]
+    last = db.session.scalars(select(LoginLog).where(LoginLog.username == "worker").order_by(LoginLog.id.desc())).first()
+    assert last.result == "must_change" and last.channel == "api"
+    assert api_login(client, "wrong-password").status_code == 401  # a wrong password still reads as one
+    # changed on the web page: the API signs in again
+    change_own(login(app.test_client(), "worker", "Given#Pass1"), "Mine#Pass22")
+    response = api_login(client, "Mine#Pass22")
+    assert response.status_code == 200 and response.json["access_token"]
+
+
+def test_a_token_given_before_a_reset_stops_working(app, ctx, as_user):
+    client = app.test_client()
+    tokens = api_login(client, PASSWORD).json
+    bearer = {"Authorization": f"Bearer {tokens['access_token']}"}
+    assert client.get("/api/v1/demand/", headers=bearer).status_code == 200
+    reset_by_admin(as_user)
+    response = client.get("/api/v1/demand/", headers=bearer)
+    assert response.status_code in (401, 403) and "请" in response.json["message"]
+    refreshed = client.post("/api/v1/security/refresh", headers={"Authorization": f"Bearer {tokens['refresh_token']}"})
+    assert refreshed.status_code in (401, 403) and "access_token" not in (refreshed.json or {})
+
+
+def test_a_token_of_an_account_that_must_change_is_refused(app, ctx, monkeypatch):
+    """Even a token of the current epoch (a password grown too old, a flag set by hand):
+    the API refuses it while the account must change its password, with the reason."""
+    client = app.test_client()
+    tokens = api_login(client, PASSWORD).json
+    bearer = {"Authorization": f"Bearer {tokens['access_token']}"}
+    worker = f.user("worker")
+    worker.password_changed_at = clock.now()  # no longer the demo's published password (exempt)
+    worker.must_change_password = True
+    db.session.commit()
+    for response in (client.get("/api/v1/demand/", headers=bearer),
+                     client.post("/api/v1/demand/", headers=bearer, json={}),
+                     client.post("/api/v1/security/refresh",
+                                 headers={"Authorization": f"Bearer {tokens['refresh_token']}"})):
+        assert response.status_code == 403, response.get_json()
+        assert "须先修改密码" in response.json["message"]
+    worker.must_change_password = False
+    db.session.commit()
+    assert client.get("/api/v1/demand/", headers=bearer).status_code == 200
+
+
+def test_an_api_key_of_an_account_that_must_change_is_refused(app, ctx, monkeypatch):
+    monkeypatch.setitem(app.config, "FAB_API_KEY_ENABLED", True)
+    worker = f.user("worker")
+    key = app.appbuilder.sm.create_api_key(worker, "测试密钥")["key"]
+    client = app.test_client()
+    bearer = {"Authorization": f"Bearer {key}"}
+    assert client.get("/api/v1/demand/", headers=bearer).status_code == 200
+    worker = f.user("worker")
+    worker.password_changed_at = clock.now()
+    worker.must_change_password = True
+    db.session.commit()
+    response = client.get("/api/v1/demand/", headers=bearer)
+    assert response.status_code == 403 and "须先修改密码" in response.json["message"]
