@@ -17,7 +17,7 @@ from typing import Any
 
 from flask_babel import gettext, lazy_gettext as _l
 from sqlalchemy import func, inspect as sa_inspect, select
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm.attributes import get_history
 
 from app import richtext, scope
@@ -659,8 +659,13 @@ def claim(item, expected_status, message, *, any_version: bool = False) -> None:
     condition = [model.id == item.id, model.status == expected_status]
     if not any_version:
         condition.append(model.version == version)
-    won = db.session.execute(update(model).where(*condition).values(version=model.version + 1)
-                             .returning(model.version).execution_options(synchronize_session=False)).scalar()
+    try:
+        won = db.session.execute(update(model).where(*condition).values(version=model.version + 1)
+                                 .returning(model.version).execution_options(synchronize_session=False)).scalar()
+    except OperationalError as exc:  # SQLite: another writer committed since this snapshot was read
+        if "locked" not in str(exc.orig).lower():
+            raise
+        won = None
     if won is None:
         db.session.rollback()
         raise Conflict(message)

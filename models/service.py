@@ -575,6 +575,8 @@ def _act(demand: Demand, action: str, user, actor, data: dict) -> Demand:
     if transition is None:
         raise domain.DomainError(_l("Unknown action."))
     if user is not None and not scope.visible(demand, user):
+        if _moved_on(demand):  # out of view because another step came first (a pool order taken)
+            raise domain.Conflict(conflict_message(demand, action))
         raise domain.DomainError(_l("The page or record does not exist, or it is outside your data scope."))
     problem = permitted(action, demand, user) or missing(action, demand, user, data)
     if problem is not None:
@@ -646,6 +648,13 @@ def _act(demand: Demand, action: str, user, actor, data: dict) -> Demand:
         notify(users, demand, kind)
     db.session.commit()
     return demand
+
+
+def _moved_on(demand) -> bool:
+    """Whether the demand has changed since ``demand`` was loaded."""
+    from app.extensions import db
+
+    return db.session.scalar(select(Demand.version).where(Demand.id == demand.id)) != demand.version
 
 
 def conflict_message(demand, action: str):
