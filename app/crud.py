@@ -20,7 +20,7 @@ from marshmallow import ValidationError
 
 from app import clock, scope
 from app.api import RelatedId, SchemaConverter, bounded_int
-from app.domain import NON_FIELD, DomainError
+from app.domain import NON_FIELD, Conflict, DomainError
 
 log = logging.getLogger(__name__)
 
@@ -543,6 +543,8 @@ class EntityApi(ModelRestApi):
 
     def _domain_error(self, error: DomainError):
         self.datamodel.session.rollback()
+        if isinstance(error, Conflict):  # someone else's step came first: refresh and retry
+            return self.response(409, message=error.errors())
         return self.response_422(message=error.errors())
 
     def _json_object(self):

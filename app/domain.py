@@ -17,7 +17,7 @@ from typing import Any
 
 from flask_babel import gettext, lazy_gettext as _l
 from sqlalchemy import func, inspect as sa_inspect, select
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm.attributes import get_history
 
 from app import richtext, scope
@@ -43,6 +43,11 @@ class DomainError(Exception):
 
     def errors(self) -> dict[str, list[str]]:
         return {self.field or NON_FIELD: [str(self.message)]}
+
+
+class Conflict(DomainError):
+    """Someone else changed the row first (two steps of a workflow raced from one
+    snapshot): nothing was written; the page says so, the API answers 409."""
 
 
 class ValidationFailed(DomainError):
@@ -673,3 +678,32 @@ def move_status(item, sources, target, message, **values) -> None:
         raise DomainError(message)
     for name, value in {"status": target, **values}.items():
         set_committed_value(item, name, value)
+
+
+def claim(item, expected_status, message, *, any_version: bool = False) -> None:
+    """The first thing a workflow step does: ``UPDATE … SET version = version + 1 WHERE
+    id = :id AND version = :v AND status = :s`` on ``item`` (a :class:`models.base.Versioned`
+    row) as it was loaded. Of two steps racing from one snapshot exactly one matches (the
+    row stays locked until its transaction ends; on PostgreSQL the other waits, then finds
+    the version moved on); the other gets :class:`Conflict` (``message``) after a rollback,
+    so nothing of it is written. ``any_version``: only the status must match (a step that
+    others may take alongside, which must still stop a step made on the old state)."""
+    from sqlalchemy import update
+    from sqlalchemy.orm.attributes import set_committed_value
+
+    model = type(item)
+    version = item.version or 0
+    condition = [model.id == item.id, model.status == expected_status]
+    if not any_version:
+        condition.append(model.version == version)
+    try:
+        won = db.session.execute(update(model).where(*condition).values(version=model.version + 1)
+                                 .returning(model.version).execution_options(synchronize_session=False)).scalar()
+    except OperationalError as exc:  # SQLite: another writer committed since this snapshot was read
+        if "locked" not in str(exc.orig).lower():
+            raise
+        won = None
+    if won is None:
+        db.session.rollback()
+        raise Conflict(message)
+    set_committed_value(item, "version", won)

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
 from app.declare import field
 
-__all__ = ["InCommunity", "Model", "Tracked", "current_user_id", "now"]
+__all__ = ["InCommunity", "Model", "Tracked", "Versioned", "current_user_id", "now"]
 
 # Named constraints, so that migrations can alter them on SQLite and PostgreSQL alike.
 # (FAB's ab_* tables are defined before this and keep their own names.)
@@ -66,6 +66,15 @@ class InCommunity:
     @declared_attr
     def grid(cls):
         return relationship("Grid", foreign_keys=[cls.grid_id], info=field(_l("Grid")))
+
+
+class Versioned:
+    """A workflow row (a demand, a decision, a pledge project, a meeting): every step of
+    its workflow first claims it with :func:`app.domain.claim`, a conditional UPDATE on
+    the version and the status the step starts from. Of two steps racing from one
+    snapshot exactly one wins; the other gets :class:`app.domain.Conflict`."""
+
+    version: Mapped[int] = mapped_column(Integer, default=0, server_default="0", nullable=False)
 
 
 class Tracked:

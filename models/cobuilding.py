@@ -28,7 +28,7 @@ from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 from app import clock
 from app.charts import Chart
 from app.declare import Admin as AdminBase, EXPORT, Scope, field
-from models.base import InCommunity, Model, Money, Tracked
+from models.base import InCommunity, Model, Money, Tracked, Versioned
 from models.orgs import Organisation
 from models.people import PartyMember, Person
 from models.places import Compound, Station
@@ -73,7 +73,7 @@ def money(value, field_name: str, check, *, positive: bool = True) -> Optional[D
 
 # ----------------------------------------------------------------------------- pledge projects
 
-class PledgeProject(InCommunity, Tracked, Model):
+class PledgeProject(Versioned, InCommunity, Tracked, Model):
     """共建实事项目: what a partner unit promised to do for the community, tracked to the end."""
 
     __tablename__ = "pledge_project"
@@ -196,6 +196,8 @@ class Milestone(InCommunity, Tracked, Model):
 
     def before_save(self, session) -> None:
         if self.project is not None:
+            if self.project.id is not None:  # the step moves the project's status: after a cancel, not on
+                _claim_project(self.project, any_version=True)
             refresh(self.project)
 
 
@@ -270,6 +272,22 @@ def cancel(project: PledgeProject, user=None, *, reason: str) -> PledgeProject:
     return _step(project, (PLEDGED, IN_PROGRESS, OVERDUE), user, apply, _l("Cancel"))
 
 
+def _claim_project(project, any_version: bool = False) -> None:
+    """domain.claim on the project as it was loaded (its status before this change)."""
+    from sqlalchemy import inspect as sa_inspect
+
+    from app import domain
+    from app.extensions import db
+
+    loaded = sa_inspect(project).committed_state.get("status", project.status)
+    try:
+        domain.claim(project, loaded, _l("Someone else has just changed this project."), any_version=any_version)
+    except domain.Conflict:
+        now = db.session.scalar(select(PledgeProject.status).where(PledgeProject.id == project.id))
+        raise domain.Conflict(_l("This project has just been changed by someone else and is now “%(status)s”. "
+                                 "Please refresh and try again.", status=PROJECT_STATUSES.get(now, now))) from None
+
+
 def _step(project, sources, user, apply, label):
     from app import domain
     from app.extensions import db
@@ -278,6 +296,7 @@ def _step(project, sources, user, apply, label):
     if project.status not in sources:
         raise domain.DomainError(_l("A project that is “%(status)s” cannot be “%(action)s”.",
                                     status=PROJECT_STATUSES[project.status], action=label))
+    _claim_project(project)  # first, one conditional UPDATE on the state the step starts from
     apply(project)
     domain.save(project, commit=False)
     db.session.commit()
@@ -292,7 +311,8 @@ def sweep(today: datetime.date | None = None) -> int:
     today = today or clock.today()
     changed = db.session.execute(update(PledgeProject).where(
         PledgeProject.status.in_((PLEDGED, IN_PROGRESS)), PledgeProject.due_on < today)
-        .values(status=OVERDUE).execution_options(synchronize_session=False)).rowcount
+        .values(status=OVERDUE, version=PledgeProject.version + 1)
+        .execution_options(synchronize_session=False)).rowcount
     db.session.commit()
     return changed
 

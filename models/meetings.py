@@ -18,12 +18,13 @@ import datetime
 from typing import Optional
 
 from flask_babel import gettext, lazy_gettext as _l
-from sqlalchemy import Column, Date, DateTime, ForeignKey, Integer, String, Table, Text, UniqueConstraint, update
+from sqlalchemy import (Column, Date, DateTime, ForeignKey, Integer, String, Table, Text, UniqueConstraint, select,
+                        update)
 from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
 from app import clock
 from app.declare import Admin as AdminBase, EXPORT, Scope, field
-from models.base import InCommunity, Model, Tracked
+from models.base import InCommunity, Model, Tracked, Versioned
 from models.orgs import Organisation
 from models.places import Compound, Station
 from models.service import CLASSES, LONG_TERM, Demand
@@ -44,7 +45,7 @@ agenda_demand = Table(
     Column("demand_id", ForeignKey("demand.id", ondelete="CASCADE"), primary_key=True))
 
 
-class Meeting(InCommunity, Tracked, Model):
+class Meeting(Versioned, InCommunity, Tracked, Model):
     """联动会议: who met, where and when, what they discussed and decided."""
 
     __tablename__ = "meeting"
@@ -155,7 +156,7 @@ OPEN, DONE, OVERDUE, DROPPED = "open", "done", "overdue", "dropped"
 DECISION_STATUSES = {OPEN: _l("To do"), DONE: _l("Carried out"), OVERDUE: _l("Overdue"), DROPPED: _l("Dropped")}
 
 
-class Decision(InCommunity, Tracked, Model):
+class Decision(Versioned, InCommunity, Tracked, Model):
     """决议: what the meeting decided, who must do it, by when — tracked to the end."""
 
     __tablename__ = "decision"
@@ -255,8 +256,9 @@ def _follow(decision, user, target, **values):
     if decision.status not in (OPEN, OVERDUE):
         raise domain.DomainError(_l("A decision that is “%(status)s” is followed up already.",
                                     status=DECISION_STATUSES[decision.status]))
+    _claim_decision(decision)
     try:
-        domain.move_status(decision, (OPEN, OVERDUE), target, _l("Someone else has just followed this up."),
+        domain.move_status(decision, (decision.status,), target, _l("Someone else has just followed this up."),
                            **values)
     except domain.DomainError:
         db.session.rollback()
@@ -264,6 +266,21 @@ def _follow(decision, user, target, **values):
     db.session.commit()
     db.session.refresh(decision)
     return decision
+
+
+def _claim_decision(decision) -> None:
+    """Each follow-up step first claims the decision as it was loaded (domain.claim)."""
+    from app import domain
+
+    try:
+        domain.claim(decision, decision.status, _l("Someone else has just followed this up."))
+    except domain.Conflict:
+        from app.extensions import db
+
+        now = db.session.scalar(select(Decision.status).where(Decision.id == decision.id))
+        raise domain.Conflict(_l("This decision has just been followed up by someone else and is now "
+                                 "“%(status)s”. Please refresh and try again.",
+                                 status=DECISION_STATUSES.get(now, now))) from None
 
 
 def to_demand(decision: Decision, category, user=None) -> Demand:
@@ -283,13 +300,16 @@ def to_demand(decision: Decision, category, user=None) -> Demand:
     if category is None:
         raise domain.DomainError(_l("Choose the category of the demand."), field="category")
     meeting = decision.meeting
-    demand = Demand(title=str(decision)[:100], description=decision.content, category=category, source="station",
+    title, content, decision_class = str(decision)[:100], decision.content, decision.decision_class
+    _claim_decision(decision)  # of two hand-overs at once, one files the demand
+    demand = Demand(title=title, description=content, category=category, source="station",
                     requester_name=meeting.title[:50], compound=meeting.compound, community=meeting.community,
-                    demand_class=decision.decision_class)
+                    demand_class=decision_class)
     service.create(demand, user, note=gettext("Decided at the meeting “%(title)s” of %(date)s",
-                                             title=meeting.title, date=meeting.held_at.strftime("%Y-%m-%d")))
+                                             title=meeting.title, date=meeting.held_at.strftime("%Y-%m-%d")),
+                   commit=False)
     decision.demand = demand
-    domain.save(decision)
+    domain.save(decision)  # the demand, its link and the claim in one transaction
     return demand
 
 
@@ -305,7 +325,8 @@ def sweep(today: datetime.date | None = None) -> int:
 
     today = today or clock.today()
     changed = db.session.execute(update(Decision).where(Decision.status == OPEN, Decision.due_on < today)
-                                 .values(status=OVERDUE).execution_options(synchronize_session=False)).rowcount
+                                 .values(status=OVERDUE, version=Decision.version + 1)
+                                 .execution_options(synchronize_session=False)).rowcount
     db.session.commit()
     return changed
 
@@ -350,11 +371,30 @@ def sign(meeting: Meeting, party: Organisation, user=None, *, signed_by: str) ->
         raise domain.DomainError(_l("Who signs for the party?"), field="signed_by")
     if any(s.organisation_id == party.id for s in meeting.signoffs):
         raise domain.DomainError(_l("%(party)s has signed already.", party=party.name))
+    # parties sign side by side (any version), but a close decided on the old signatures loses
+    _claim_meeting(meeting, any_version=True)
+    if db.session.scalar(select(SignOff.id).where(SignOff.meeting_id == meeting.id,
+                                                  SignOff.organisation_id == party.id)) is not None:
+        db.session.rollback()  # the same party, signed a moment ago by someone else
+        raise domain.Conflict(_l("%(party)s has signed already.", party=party.name))
     made = SignOff(meeting=meeting, organisation=party, signed_by=signed_by.strip()[:50], signed_at=clock.now(),
                    community_id=meeting.community_id, grid_id=meeting.grid_id)
     db.session.add(made)
     db.session.commit()
     return made
+
+
+def _claim_meeting(meeting, any_version: bool = False) -> None:
+    from app import domain
+    from app.extensions import db
+
+    try:
+        domain.claim(meeting, meeting.status, _l("Someone else has just changed this meeting."),
+                     any_version=any_version)
+    except domain.Conflict:
+        now = db.session.scalar(select(Meeting.status).where(Meeting.id == meeting.id))
+        raise domain.Conflict(_l("This meeting has just been changed by someone else and is now “%(status)s”. "
+                                 "Please refresh and try again.", status=MEETING_STATUSES.get(now, now))) from None
 
 
 def unsigned(meeting: Meeting) -> list:
@@ -377,6 +417,7 @@ def close(meeting: Meeting, user=None, *, reason: str | None = None) -> Meeting:
         raise domain.DomainError(_l("Not signed yet by: %(parties)s. Collect the signatures or write why the "
                                     "meeting closes without them.",
                                     parties="、".join(p.name for p in missing)), field="reason")
+    _claim_meeting(meeting)
     meeting.status, meeting.closed_at = CLOSED, clock.now()
     meeting.close_reason = ((reason or "").strip()[:200] or None) if missing else None
     db.session.commit()

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 from app import clock
 from app.charts import Chart
 from app.declare import Admin as AdminBase, EXPORT, Scope, field
-from models.base import InCommunity, Model, Tracked
+from models.base import InCommunity, Model, Tracked, Versioned
 from models.orgs import Organisation, Position
 from models.people import PartyMember, Person
 from models.places import Building, Compound
@@ -116,7 +116,7 @@ def _mine(user):
                (Demand.status == DISPATCHED) & Demand.in_pool.is_(True), Demand.created_by_id == user.id)
 
 
-class Demand(InCommunity, Tracked, Model):
+class Demand(Versioned, InCommunity, Tracked, Model):
     """需求: one thing a resident asks for, from intake to rating."""
 
     __tablename__ = "demand"
@@ -575,28 +575,28 @@ def _act(demand: Demand, action: str, user, actor, data: dict) -> Demand:
     if transition is None:
         raise domain.DomainError(_l("Unknown action."))
     if user is not None and not scope.visible(demand, user):
+        if _moved_on(demand):  # out of view because another step came first (a pool order taken)
+            raise domain.Conflict(conflict_message(demand, action))
         raise domain.DomainError(_l("The page or record does not exist, or it is outside your data scope."))
     problem = permitted(action, demand, user) or missing(action, demand, user, data)
     if problem is not None:
         raise domain.DomainError(problem)
-    now = clock.now()
+    if action == CLAIM and user is None and data.get("unit") is None and data.get("member") is None:
+        # the command line (user None) claims on behalf of the unit or member it names
+        raise domain.DomainError(_l("Choose a unit or a party member, or publish the order to the pool."))
     before = demand.status
+    # first of all, one conditional UPDATE on the state the step starts from: of two steps
+    # at once (or one made on a page loaded before another's), exactly one goes on
+    try:
+        domain.claim(demand, before, _l("Someone else has just changed this demand."))
+    except domain.Conflict:
+        raise domain.Conflict(conflict_message(demand, action)) from None
+    now = clock.now()
     notices = []
     if action == CLAIM:
-        # the command line (user None) claims on behalf of the unit or member it names
         unit, member = claim_as(demand, user) if user is not None else (data.get("unit"), data.get("member"))
-        if unit is None and member is None:
-            raise domain.DomainError(_l("Choose a unit or a party member, or publish the order to the pool."))
-        # atomic: of many claims at once exactly one finds the order still in the pool
-        won = db.session.execute(
-            update(Demand).where(Demand.id == demand.id, Demand.status == DISPATCHED, Demand.in_pool.is_(True))
-            .values(status=TAKEN, in_pool=False, taken_at=now, assigned_unit_id=getattr(unit, "id", None),
-                    assigned_member_id=getattr(member, "id", None))
-            .execution_options(synchronize_session=False)).rowcount
-        if won != 1:
-            db.session.rollback()
-            raise domain.DomainError(_l("Someone else has just taken this order."))
-        db.session.refresh(demand)
+        demand.in_pool, demand.taken_at = False, now
+        demand.assigned_unit, demand.assigned_member = unit, member
     elif action == DISPATCH:
         demand.in_pool = bool(data.get("pool")) and data.get("unit") is None and data.get("member") is None
         demand.assigned_unit = data.get("unit")
@@ -630,8 +630,7 @@ def _act(demand: Demand, action: str, user, actor, data: dict) -> Demand:
         demand.assigned_unit = demand.assigned_member = None
         demand.in_pool, demand.taken_at = True, None
         notices.append(("timeout", _dispatchers(demand)))
-    if action != CLAIM:
-        demand.status = transition.target
+    demand.status = transition.target
     if action == TAKE or action == CLAIM:
         demand.due_resolve_at = now + datetime.timedelta(days=demand.category.resolve_days)
     if action in (DISPATCH, TAKE, CLAIM, REOPEN, TIMEOUT, DECLINE):
@@ -649,6 +648,30 @@ def _act(demand: Demand, action: str, user, actor, data: dict) -> Demand:
         notify(users, demand, kind)
     db.session.commit()
     return demand
+
+
+def _moved_on(demand) -> bool:
+    """Whether the demand has changed since ``demand`` was loaded."""
+    from app.extensions import db
+
+    return db.session.scalar(select(Demand.version).where(Demand.id == demand.id)) != demand.version
+
+
+def conflict_message(demand, action: str):
+    """What the loser of a race is told (after the rollback): what the demand has just
+    become, and by which step, e.g. 该需求刚刚已被他人“派单”，现为“已派单”，请刷新后再试。"""
+    from app.extensions import db
+
+    status = db.session.scalar(select(Demand.status).where(Demand.id == demand.id))
+    last = db.session.scalars(select(DemandEvent.action).where(DemandEvent.demand_id == demand.id)
+                              .order_by(DemandEvent.id.desc()).limit(1)).first()
+    if status is None:
+        return _l("This demand has just been deleted.")
+    if action == CLAIM and last == CLAIM:
+        return _l("Someone else has just taken this order.")
+    return _l("This demand has just been “%(action)s” by someone else and is now “%(status)s”. "
+              "Please refresh and try again.", action=ACTION_LABELS.get(last, last or ""),
+              status=STATUSES.get(status, status))
 
 
 def _clear_progress(demand) -> None:
@@ -718,7 +741,7 @@ def _notify_takers(demand) -> list:
     return [("dispatched", users)]
 
 
-def create(demand: Demand, user=None, note: str | None = None, *, actor=None) -> Demand:
+def create(demand: Demand, user=None, note: str | None = None, *, actor=None, commit: bool = True) -> Demand:
     """File a new demand (intake form, API, Open311, a care visit): validated, numbered,
     with its first event (by ``user`` or ``actor``, else whoever is acting)."""
     from app import domain
@@ -730,7 +753,8 @@ def create(demand: Demand, user=None, note: str | None = None, *, actor=None) ->
     demand._filed_by = user or actor
     demand._filing_note = note
     domain.save(demand, commit=False)
-    db.session.commit()
+    if commit:
+        db.session.commit()
     return demand
 
 

@@ -714,7 +714,9 @@ def test_claiming_from_the_desk_returns_to_my_orders(ctx, as_user):
     assert "抢单：已完成。" in page and demand.number in desk_numbers(page)
     # a second claim (someone else, from a stale page) is refused with a message
     # no longer in the pool: out of another taker's sight
-    assert as_user("partner").post(f"/demand/act/{demand.id}/claim", data={"next": nxt}).status_code == 404
+    # a claim that came too late is told so (issue 16: never a 404) and goes back to the pool
+    late = as_user("partner").post(f"/demand/act/{demand.id}/claim", data={"next": nxt})
+    assert late.status_code == 302 and late.headers["Location"].endswith("/service/orders/?tab=pool")
     # the same member claiming again (a stale page) is told why
     again = text_of(client.post(f"/demand/act/{demand.id}/claim", data={"next": nxt}, follow_redirects=True))
     assert "不能" in again and "抢单" in again

@@ -16,7 +16,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from app import clock, scope, uploads
 from app.api import bounded_int
-from app.domain import DomainError
+from app.domain import Conflict, DomainError
 from app.extensions import db
 from app.security import local_next
 from app.registry import entity_permissions, generated_api, generated_view, override, override_api
@@ -144,6 +144,20 @@ def dispatch_choices():
     return units, members
 
 
+def taken_from_pool(pk, user) -> bool:
+    """A claim that came too late: demand ``pk`` of the user's own community was claimed
+    from the pool by someone else, and so left the view of a taker who sees only the pool
+    and his own orders. Says no more than the pool showed him a moment ago."""
+    if user is None or getattr(user, "scope_community_id", None) is None:
+        return False
+    demand = db.session.get(Demand, pk)
+    if demand is None or demand.community_id != user.scope_community_id or demand.status == service.DISPATCHED:
+        return False
+    last = db.session.scalars(select(DemandEvent.action).where(DemandEvent.demand_id == pk)
+                              .order_by(DemandEvent.id.desc()).limit(1)).first()
+    return last == service.CLAIM
+
+
 # ----------------------------------------------------------------------------- the demand pages
 
 _Generated = generated_view(Demand)
@@ -184,6 +198,11 @@ class DemandView(_Generated):
     @expose("/act/<int:pk>/<action>", methods=["POST"])
     @has_access
     def act(self, pk, action):
+        if action == service.CLAIM and self.datamodel.get(pk, self._base_filters) is None \
+                and taken_from_pool(pk, scope.acting_user()):
+            # the pool order left the claimer's view when another took it first: not a 404
+            flash(gettext("Someone else has just taken this order."), "warning")
+            return redirect(url_for("TakerDeskView.desk", tab="pool"))
         demand = self._visible_demand(pk)
         if action not in TRANSITIONS or action == service.TIMEOUT:
             abort(404)
@@ -196,6 +215,12 @@ class DemandView(_Generated):
                     data["evidence"] = gettext("%(n)d photos", n=len(photos))
             service.act(demand, action, scope.acting_user(), **data)
             store_photos(demand, photos, "evidence")
+        except Conflict as error:  # another step came first: say which, show the demand as it is
+            db.session.rollback()
+            flash(str(error.message), "warning")
+            if self.datamodel.get(pk, self._base_filters) is None:  # e.g. a pool order another unit took
+                return redirect(url_for("TakerDeskView.desk", tab="pool"))
+            return redirect(url_for("DemandView.show", pk=pk))
         except DomainError as error:
             db.session.rollback()
             _flash_errors(error)
@@ -306,6 +331,8 @@ class DemandApi(_GeneratedApi):
         if action not in ACTION_ENUM:
             return self.response_404()
         demand = self.datamodel.get(pk, self._base_filters)
+        if demand is None and action == service.CLAIM and taken_from_pool(pk, scope.acting_user()):
+            return self.response(409, message={"_": [gettext("Someone else has just taken this order.")]})
         if demand is None:
             return self.response_404()
         body = request.get_json(silent=True)
