@@ -38,7 +38,7 @@ def served(app, no_isolation):
     port = _free_port()
     log = os.path.join(folder, "access.log")
     env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": uuid.uuid4().hex, "APP_ENV": "production",
-           "RATE_LIMIT_ENABLED": "false", "REDIS_URL": ""}
+           "DEMO_MODE": "true", "RATE_LIMIT_ENABLED": "false", "REDIS_URL": ""}  # as `make run` serves
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "--workers", "2", "--threads", "4", "--bind", f"127.0.0.1:{port}",
          "--access-logfile", log, "--access-logformat", "%(p)s %(m)s %(U)s %(s)s", "run:app"],

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 
-from tests.browser.test_service_loop import ARTIFACTS, _signed_in
+from tests.browser.test_service_loop import ARTIFACTS, SUBMIT, _signed_in
 
 TITLE = "浏览器编辑的简报"
 
@@ -28,7 +28,7 @@ def test_a_bulletin_is_written_with_the_editor(browser, live_server):
     page.click("button[data-command='insertUnorderedList']")
     page.keyboard.type("清扫楼道12次")
     page.screenshot(path=os.path.join(ARTIFACTS, "bulletin-editor.png"), full_page=True)
-    page.click("button[type=submit], input[type=submit]")
+    page.click(SUBMIT)
     page.wait_for_url(f"{live_server}/bulletin/list/**")
     page.goto(f"{live_server}/bulletin/list/?q={TITLE}")
     page.locator("a[href*='/bulletin/show/']").first.click()

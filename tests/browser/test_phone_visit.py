@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import os
 
+from tests.browser.test_service_loop import SUBMIT
+
 ARTIFACTS = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(__file__))), "test-artifacts")
 
 
@@ -29,7 +31,7 @@ def test_grid_worker_logs_a_visit_on_a_phone(live_server, browser):
         assert name in page.locator("#select2-person-container").inner_text()
         page.fill("#findings", "老人血压偏高，已提醒按时服药")
         page.select_option("#assessment", "attention")
-        page.click("button[type=submit], input[type=submit]")
+        page.click(SUBMIT)
         page.wait_for_url(f"{live_server}/visit/list/**")
         assert "记录已添加" in page.content()
         page.goto(f"{live_server}/")

@@ -8,6 +8,8 @@ import re
 
 ARTIFACTS = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(__file__))), "test-artifacts")
 PASSWORD = "Hongse@2026"
+#: the page's own submit button (the menu's 退出登录 is a submit button of its own form)
+SUBMIT = "button[type=submit]:not(#navbar-logout), input[type=submit]"
 
 
 def _signed_in(browser, live_server, username, phone=False):
@@ -49,7 +51,7 @@ def test_the_whole_loop(browser, live_server):
         page.select_option("#compound", index=1)
         page.fill("input[name=requester_name]", "浏览器测试居民")
         page.fill("input[name=requester_phone]", "13912345678")
-        page.click("button[type=submit]")
+        page.click("button[type=submit]:not(#navbar-logout)")
         page.wait_for_load_state("networkidle")
         filed = page.locator(".filed-demand a").inner_text()
         number = filed.split()[0]

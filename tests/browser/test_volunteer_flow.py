@@ -9,7 +9,7 @@ import os
 import re
 from zoneinfo import ZoneInfo
 
-from tests.browser.test_service_loop import ARTIFACTS, _signed_in
+from tests.browser.test_service_loop import ARTIFACTS, SUBMIT, _signed_in
 
 TITLE = "楼道清洁(浏览器测试)"
 
@@ -52,7 +52,7 @@ def test_an_activity_pays_points_and_a_gift_is_exchanged(browser, live_server):
     page.fill("#ends_at", (starts + datetime.timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M"))
     page.fill("#capacity", "5")
     page.fill("#points", "10")
-    page.click("button[type=submit], input[type=submit]")
+    page.click(SUBMIT)
     page.wait_for_url(f"{live_server}/activity/list/**")
     page.goto(f"{live_server}/activity/list/?q={TITLE}")
     page.locator("a[href*='/activity/show/']").first.click()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from urllib.parse import urlsplit
 
+from tests.browser.test_service_loop import SUBMIT
+
 ARTIFACTS = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(__file__))), "test-artifacts")
 
 
@@ -34,7 +36,7 @@ def test_worker_adds_a_compound_and_finds_it(live_server, page):
     page.fill(".select2-container--open .select2-search__field", "第三")
     page.locator(".select2-results__option", has_text="第三网格").first.click()
     assert "第三网格" in page.locator("#select2-grid-container").inner_text()
-    page.click("button[type=submit], input[type=submit]")
+    page.click(SUBMIT)
     page.wait_for_url(f"{live_server}/compound/list/**")
     assert "记录已添加" in page.content()
 
@@ -59,7 +61,7 @@ def test_form_errors_are_shown_in_chinese_and_keep_the_input(live_server, page):
     page.fill("#name", "建材宿舍")  # exists in this community
     page.select_option("#type", "sanwu")
     page.fill("#address", "保留我输入的地址")
-    page.click("button[type=submit], input[type=submit]")
+    page.click(SUBMIT)
     page.wait_for_load_state("networkidle")
     content = page.content()
     assert "已有" in content and "未保存任何内容" in content
