@@ -62,6 +62,14 @@ def _order_args() -> dict:
     return result
 
 
+def flash_errors(error: DomainError) -> None:
+    """Each message of a refused domain step as a flash on the next page: how every page
+    action (a view's try / act / rollback) says no."""
+    for messages in error.errors().values():
+        for message in messages:
+            flash(str(message), "danger")
+
+
 def format_value(value) -> str:
     """How a value reads in a list, a show page and an export."""
     if value is None:

@@ -10,13 +10,12 @@ from sqlalchemy import select
 
 from app import scope
 from app.api import bounded_int
-from app.crud import WithExtras
+from app.crud import WithExtras, flash_errors
 from app.domain import DomainError
 from app.extensions import db
 from app.registry import generated_view, override
 from models import assessments
 from models.assessments import Assessment, AssessmentTemplate
-from views.service import _flash_errors
 from app.crud import can as _can
 
 _Generated = generated_view(Assessment)
@@ -42,7 +41,7 @@ class AssessmentView(WithExtras, _Generated):
             assessments.record_scores(item, scores, scope.acting_user())
         except DomainError as error:
             db.session.rollback()
-            _flash_errors(error)
+            flash_errors(error)
         else:
             flash(gettext("Scores saved: the total is %(n)s.", n=item.total), "success")
         return self._back(pk)

@@ -11,8 +11,8 @@ from flask_babel import gettext
 from app import scope, uploads
 from app.domain import DomainError
 from app.extensions import db
+from app.crud import flash_errors
 from models import attachments
-from views.service import _flash_errors
 
 
 class AttachmentsMixin:
@@ -36,7 +36,7 @@ class AttachmentsMixin:
             made = attachments.attach(item, request.files.getlist("files"), scope.acting_user())
         except DomainError as error:
             db.session.rollback()
-            _flash_errors(error)
+            flash_errors(error)
         else:
             flash(gettext("Attached: %(n)s files.", n=len(made)), "success")
         return self._back(pk)

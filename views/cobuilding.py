@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
 from app import clock, scope
-from app.crud import WithExtras
+from app.crud import WithExtras, flash_errors
 from app.domain import DomainError
 from app.extensions import db
 from app.registry import generated_view, override
@@ -26,7 +26,6 @@ from models.cobuilding import (MEMBER_PLEDGE_STATUSES, PROGRESS_MODES, PROJECT_S
 from models.orgs import Organisation
 from models.people import PartyMember
 from views.attachments import AttachmentsMixin
-from views.service import _flash_errors
 from app.crud import can as _can
 
 _GeneratedProject = generated_view(PledgeProject)
@@ -66,7 +65,7 @@ class PledgeProjectView(AttachmentsMixin, WithExtras, _GeneratedProject):
                 abort(404)
         except DomainError as error:
             db.session.rollback()
-            _flash_errors(error)
+            flash_errors(error)
         else:
             flash(gettext("Done: the project is now “%(status)s”.", status=PROJECT_STATUSES[project.status]),
                   "success")

@@ -16,7 +16,7 @@ from sqlalchemy.orm import joinedload
 
 from app import clock, scope
 from app.api import bounded_int
-from app.crud import WithExtras
+from app.crud import WithExtras, flash_errors
 from app.domain import DomainError
 from app.extensions import db
 from app.registry import generated_view, override
@@ -25,7 +25,6 @@ from models import honours
 from models.honours import (COMMENDATION_STATUSES, DECISIONS, ROUND_STATUSES, STAR_KINDS, Commendation, Honoree,
                             StarNominee, StarRound)
 from models.people import Person
-from views.service import _flash_errors
 from app.crud import can as _can
 
 
@@ -59,7 +58,7 @@ class StarRoundView(WithExtras, _GeneratedRound):
             honours.decide_round(star_round, elected, scope.acting_user(), note=request.form.get("note") or None)
         except DomainError as error:
             db.session.rollback()
-            _flash_errors(error)
+            flash_errors(error)
         else:
             flash(gettext("Decided: %(n)s stars. Bonus points went to those who are registered volunteers.",
                           n=len(elected)), "success")
@@ -90,7 +89,7 @@ class CommendationView(WithExtras, _GeneratedCommendation):
             honours.announce(commendation, scope.acting_user())
         except DomainError as error:
             db.session.rollback()
-            _flash_errors(error)
+            flash_errors(error)
         else:
             flash(gettext("Announced: %(n)s people commended. Bonus points went to those who are registered "
                           "volunteers.", n=len(commendation.honorees)), "success")

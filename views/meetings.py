@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from app import clock, scope
 from app.api import bounded_int
-from app.crud import WithExtras
+from app.crud import WithExtras, flash_errors
 from app.domain import DomainError
 from app.extensions import db
 from app.registry import generated_view, override
@@ -26,7 +26,6 @@ from models.meetings import DECISION_STATUSES, MEETING_STATUSES, MEETING_TYPES, 
 from models.orgs import Organisation
 from models.service import CLASSES, ServiceCategory
 from views.attachments import AttachmentsMixin
-from views.service import _flash_errors
 from app.crud import can as _can
 
 _GeneratedMeeting = generated_view(Meeting)
@@ -56,7 +55,7 @@ class MeetingView(AttachmentsMixin, WithExtras, _GeneratedMeeting):
             meetings.sign(meeting, party, scope.acting_user(), signed_by=request.form.get("signed_by") or "")
         except DomainError as error:
             db.session.rollback()
-            _flash_errors(error)
+            flash_errors(error)
         else:
             flash(gettext("Signed for %(party)s.", party=party.name), "success")
         return self._back(pk)
@@ -69,7 +68,7 @@ class MeetingView(AttachmentsMixin, WithExtras, _GeneratedMeeting):
             meetings.close(meeting, scope.acting_user(), reason=request.form.get("reason"))
         except DomainError as error:
             db.session.rollback()
-            _flash_errors(error)
+            flash_errors(error)
         else:
             flash(gettext("The meeting is closed."), "success")
         return self._back(pk)
@@ -126,7 +125,7 @@ class DecisionView(WithExtras, _GeneratedDecision):
                 abort(404)
         except DomainError as error:
             db.session.rollback()
-            _flash_errors(error)
+            flash_errors(error)
         else:
             flash(gettext("Done: the decision is now “%(status)s”.", status=DECISION_STATUSES[decision.status]),
                   "success")

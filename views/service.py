@@ -16,6 +16,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from app import clock, scope, uploads
 from app.api import bounded_int
+from app.crud import flash_errors
 from app.domain import Conflict, DomainError
 from app.extensions import db
 from app.security import local_next
@@ -121,12 +122,6 @@ def store_photos(demand, checked, stage: str) -> None:
         raise
 
 
-def _flash_errors(error: DomainError) -> None:
-    for messages in error.errors().values():
-        for message in messages:
-            flash(str(message), "danger")
-
-
 # ----------------------------------------------------------------------------- what a user may do
 
 def available_actions(demand, user) -> list[str]:
@@ -223,7 +218,7 @@ class DemandView(_Generated):
             return redirect(url_for("DemandView.show", pk=pk))
         except DomainError as error:
             db.session.rollback()
-            _flash_errors(error)
+            flash_errors(error)
         else:
             flash(gettext("%(action)s: done. The demand is now “%(status)s”.", action=ACTION_LABELS[action],
                           status=STATUSES[demand.status]), "success")
@@ -270,7 +265,7 @@ class DemandView(_Generated):
                                         demand_class=request.form.get("demand_class") or None)
         except DomainError as error:
             db.session.rollback()
-            _flash_errors(error)
+            flash_errors(error)
             return redirect(url_for("VisitView.show", pk=visit_id))
         flash(gettext("Demand %(number)s filed from the visit.", number=demand.number), "success")
         return redirect(url_for("DemandView.show", pk=demand.id))

@@ -16,7 +16,7 @@ from sqlalchemy.orm import joinedload
 
 from app import clock, domain, scope, uploads
 from app.api import bounded_int
-from app.crud import WithExtras as _WithExtras, can as _can
+from app.crud import WithExtras as _WithExtras, can as _can, flash_errors
 from app.domain import DomainError
 from app.extensions import db
 from app.registry import generated_view, override
@@ -24,7 +24,6 @@ from models import points, volunteers
 from models.points import EXCHANGE_STATUSES, Exchange, Gift, LedgerEntry
 from models.volunteers import (ACTIVITY_STATUSES, EVALUATIONS, SIGNUP_STATUSES, VOLUNTEER_ACTIONS, VOLUNTEER_STATUSES,
                                Activity, SignUp, Volunteer)
-from views.service import _flash_errors
 
 #: ledger entries shown on a volunteer's page (the whole ledger is its list)
 LEDGER_ROWS = 20
@@ -82,7 +81,7 @@ class VolunteerView(_WithExtras, _GeneratedVolunteer):
             volunteers.change_status(volunteer, action, scope.acting_user())
         except DomainError as error:
             db.session.rollback()
-            _flash_errors(error)
+            flash_errors(error)
         else:
             flash(gettext("Done: the volunteer is now “%(status)s”.", status=VOLUNTEER_STATUSES[volunteer.status]),
                   "success")
@@ -102,7 +101,7 @@ class VolunteerView(_WithExtras, _GeneratedVolunteer):
             points.adjust(volunteer, amount, scope.acting_user(), note=request.form.get("note") or "")
         except DomainError as error:
             db.session.rollback()
-            _flash_errors(error)
+            flash_errors(error)
         else:
             flash(gettext("Posted: the balance is now %(n)s.", n=volunteer.points_balance), "success")
         return self._back(pk)
@@ -125,7 +124,7 @@ class VolunteerView(_WithExtras, _GeneratedVolunteer):
             made = points.request_exchange(volunteer, gift, quantity, user)
         except DomainError as error:
             db.session.rollback()
-            _flash_errors(error)
+            flash_errors(error)
             return self._back(pk)
         flash(gettext("Requested: voucher %(voucher)s. The points are held until the gift is handed over.",
                       voucher=made.voucher), "success")
@@ -156,7 +155,7 @@ class VolunteerView(_WithExtras, _GeneratedVolunteer):
                                                 handler=request.form.get("handler"))
         except DomainError as error:
             db.session.rollback()
-            _flash_errors(error)
+            flash_errors(error)
             return self._back(pk)
         return redirect(url_for("VolunteerView.certificate", certificate_id=made.id))
 
@@ -221,7 +220,7 @@ class ActivityView(_WithExtras, _GeneratedActivity):
             function(activity, scope.acting_user())
         except DomainError as error:
             db.session.rollback()
-            _flash_errors(error)
+            flash_errors(error)
         else:
             flash(gettext("Done: the activity is now “%(status)s”.", status=ACTIVITY_STATUSES[activity.status]),
                   "success")
@@ -254,7 +253,7 @@ class ActivityView(_WithExtras, _GeneratedActivity):
                 done.append(str(volunteer))
             except DomainError as error:
                 db.session.rollback()
-                _flash_errors(error)
+                flash_errors(error)
                 break  # what follows would not fit either
         if done:
             flash(gettext("Signed up: %(names)s.", names="、".join(done)), "success")
@@ -272,7 +271,7 @@ class ActivityView(_WithExtras, _GeneratedActivity):
             volunteers.check_in(signup, scope.acting_user(), hours=request.form.get("hours") or None)
         except DomainError as error:
             db.session.rollback()
-            _flash_errors(error)
+            flash_errors(error)
         else:
             flash(gettext("Checked in: %(name)s.", name=str(signup.volunteer)), "success")
         return self._back(pk)
@@ -289,7 +288,7 @@ class ActivityView(_WithExtras, _GeneratedActivity):
                                 .strip()[:2000] or None, hours=hours, evaluations=evaluations)
         except DomainError as error:
             db.session.rollback()
-            _flash_errors(error)
+            flash_errors(error)
         else:
             flash(gettext("Completed: service records written and points awarded."), "success")
         return self._back(pk)
@@ -335,7 +334,7 @@ class GiftView(_WithExtras, _GeneratedGift):
             db.session.rollback()
             if stored:
                 uploads.remove("gift", stored)
-            _flash_errors(error)
+            flash_errors(error)
             return self._back(pk)
         if old and old != gift.picture:
             uploads.remove("gift", old)
@@ -384,7 +383,7 @@ class ExchangeView(_WithExtras, _GeneratedExchange):
                 abort(404)
         except DomainError as error:
             db.session.rollback()
-            _flash_errors(error)
+            flash_errors(error)
         else:
             flash(gettext("Done: the exchange is now “%(status)s”.", status=EXCHANGE_STATUSES[exchange.status]),
                   "success")
