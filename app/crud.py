@@ -6,6 +6,7 @@ keeps scope, labels, eager loading and validation.
 """
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 from datetime import date, datetime
@@ -68,6 +69,40 @@ def flash_errors(error: DomainError) -> None:
     for messages in error.errors().values():
         for message in messages:
             flash(str(message), "danger")
+
+
+class Attempt:
+    """The outcome of a page action run under :func:`attempt`: ``ok`` once it went through;
+    ``error`` the :class:`DomainError` that refused it."""
+
+    def __init__(self):
+        self.ok = False
+        self.error: DomainError | None = None
+
+
+@contextlib.contextmanager
+def attempt():
+    """A page action's one shape: run the domain step; if it refuses (``DomainError``),
+    nothing of it is kept (rollback) and each message is flashed — the page then goes on
+    (``if outcome.ok: flash(success)``; a redirect either way)::
+
+        with attempt() as outcome:
+            volunteers.change_status(volunteer, action, user)
+        if outcome.ok:
+            flash(gettext("Done…"), "success")
+        return self._back(pk)
+    """
+    from app.extensions import db
+
+    outcome = Attempt()
+    try:
+        yield outcome
+    except DomainError as error:
+        db.session.rollback()
+        flash_errors(error)
+        outcome.error = error
+    else:
+        outcome.ok = True
 
 
 def format_value(value) -> str:

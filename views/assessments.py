@@ -10,8 +10,7 @@ from sqlalchemy import select
 
 from app import scope
 from app.api import bounded_int
-from app.crud import WithExtras, flash_errors
-from app.domain import DomainError
+from app.crud import attempt, WithExtras
 from app.extensions import db
 from app.registry import generated_view, override
 from models import assessments
@@ -37,12 +36,9 @@ class AssessmentView(WithExtras, _Generated):
     def score(self, pk):
         item = self._visible(pk)
         scores = {i.id: request.form.get(f"item-{i.id}") for i in item.template.items}
-        try:
+        with attempt() as outcome:
             assessments.record_scores(item, scores, scope.acting_user())
-        except DomainError as error:
-            db.session.rollback()
-            flash_errors(error)
-        else:
+        if outcome.ok:
             flash(gettext("Scores saved: the total is %(n)s.", n=item.total), "success")
         return self._back(pk)
 

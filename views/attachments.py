@@ -10,8 +10,7 @@ from flask_babel import gettext
 
 from app import scope, uploads
 from app.domain import DomainError
-from app.extensions import db
-from app.crud import flash_errors
+from app.crud import attempt
 from models import attachments
 
 
@@ -32,12 +31,9 @@ class AttachmentsMixin:
     @has_access
     def attach(self, pk):
         item = self._visible(pk)
-        try:
+        with attempt() as outcome:
             made = attachments.attach(item, request.files.getlist("files"), scope.acting_user())
-        except DomainError as error:
-            db.session.rollback()
-            flash_errors(error)
-        else:
+        if outcome.ok:
             flash(gettext("Attached: %(n)s files.", n=len(made)), "success")
         return self._back(pk)
 

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
 from app import clock, scope
-from app.crud import WithExtras, flash_errors
+from app.crud import attempt, WithExtras
 from app.domain import DomainError
 from app.extensions import db
 from app.registry import generated_view, override
@@ -54,7 +54,7 @@ class PledgeProjectView(AttachmentsMixin, WithExtras, _GeneratedProject):
     def step(self, pk, step):
         project = self._visible(pk)
         user = scope.acting_user()
-        try:
+        with attempt() as outcome:
             if step == "start":
                 cobuilding.start(project, user)
             elif step == "fulfil":
@@ -63,10 +63,7 @@ class PledgeProjectView(AttachmentsMixin, WithExtras, _GeneratedProject):
                 cobuilding.cancel(project, user, reason=request.form.get("reason") or "")
             else:
                 abort(404)
-        except DomainError as error:
-            db.session.rollback()
-            flash_errors(error)
-        else:
+        if outcome.ok:
             flash(gettext("Done: the project is now “%(status)s”.", status=PROJECT_STATUSES[project.status]),
                   "success")
         return self._back(pk)

@@ -16,8 +16,7 @@ from sqlalchemy.orm import joinedload
 
 from app import clock, scope
 from app.api import bounded_int
-from app.crud import WithExtras, flash_errors
-from app.domain import DomainError
+from app.crud import attempt, WithExtras
 from app.extensions import db
 from app.registry import generated_view, override
 from app.standards import mask_name
@@ -54,12 +53,9 @@ class StarRoundView(WithExtras, _GeneratedRound):
     def decide(self, pk):
         star_round = self._visible(pk)
         elected = [i for i in (bounded_int(v, low=1) for v in request.form.getlist("elected")) if i]
-        try:
+        with attempt() as outcome:
             honours.decide_round(star_round, elected, scope.acting_user(), note=request.form.get("note") or None)
-        except DomainError as error:
-            db.session.rollback()
-            flash_errors(error)
-        else:
+        if outcome.ok:
             flash(gettext("Decided: %(n)s stars. Bonus points went to those who are registered volunteers.",
                           n=len(elected)), "success")
         return self._back(pk)
@@ -85,12 +81,9 @@ class CommendationView(WithExtras, _GeneratedCommendation):
     @has_access
     def announce(self, pk):
         commendation = self._visible(pk)
-        try:
+        with attempt() as outcome:
             honours.announce(commendation, scope.acting_user())
-        except DomainError as error:
-            db.session.rollback()
-            flash_errors(error)
-        else:
+        if outcome.ok:
             flash(gettext("Announced: %(n)s people commended. Bonus points went to those who are registered "
                           "volunteers.", n=len(commendation.honorees)), "success")
         return self._back(pk)

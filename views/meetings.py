@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from app import clock, scope
 from app.api import bounded_int
-from app.crud import WithExtras, flash_errors
+from app.crud import attempt, WithExtras
 from app.domain import DomainError
 from app.extensions import db
 from app.registry import generated_view, override
@@ -49,14 +49,11 @@ class MeetingView(AttachmentsMixin, WithExtras, _GeneratedMeeting):
         meeting = self._visible(pk)
         party_id = bounded_int(request.form.get("organisation"), low=1)
         party = db.session.get(Organisation, party_id) if party_id else None
-        try:
+        with attempt() as outcome:
             if party is None:
                 raise DomainError(_l("Choose the party."), field="organisation")
             meetings.sign(meeting, party, scope.acting_user(), signed_by=request.form.get("signed_by") or "")
-        except DomainError as error:
-            db.session.rollback()
-            flash_errors(error)
-        else:
+        if outcome.ok:
             flash(gettext("Signed for %(party)s.", party=party.name), "success")
         return self._back(pk)
 
@@ -64,12 +61,9 @@ class MeetingView(AttachmentsMixin, WithExtras, _GeneratedMeeting):
     @has_access
     def close(self, pk):
         meeting = self._visible(pk)
-        try:
+        with attempt() as outcome:
             meetings.close(meeting, scope.acting_user(), reason=request.form.get("reason"))
-        except DomainError as error:
-            db.session.rollback()
-            flash_errors(error)
-        else:
+        if outcome.ok:
             flash(gettext("The meeting is closed."), "success")
         return self._back(pk)
 
@@ -105,7 +99,7 @@ class DecisionView(WithExtras, _GeneratedDecision):
     def follow(self, pk, step):
         decision = self._visible(pk)
         user = scope.acting_user()
-        try:
+        with attempt() as outcome:
             if step == "done":
                 on = request.form.get("done_on")
                 try:
@@ -123,10 +117,7 @@ class DecisionView(WithExtras, _GeneratedDecision):
                 return redirect(url_for("DecisionView.show", pk=pk))
             else:
                 abort(404)
-        except DomainError as error:
-            db.session.rollback()
-            flash_errors(error)
-        else:
+        if outcome.ok:
             flash(gettext("Done: the decision is now “%(status)s”.", status=DECISION_STATUSES[decision.status]),
                   "success")
         return self._back(pk)

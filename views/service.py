@@ -16,7 +16,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from app import clock, scope, uploads
 from app.api import bounded_int
-from app.crud import flash_errors
+from app.crud import attempt, flash_errors
 from app.domain import Conflict, DomainError
 from app.extensions import db
 from app.security import local_next
@@ -260,12 +260,10 @@ class DemandView(_Generated):
         category = db.session.scalars(select(ServiceCategory).where(
             ServiceCategory.id == bounded_int(request.form.get("category"), low=1),
             ServiceCategory.enabled.is_(True))).first() if request.form.get("category") else None
-        try:
+        with attempt() as outcome:
             demand = service.from_visit(visit, category, scope.acting_user(), title=_text(request.form, "title", 100),
                                         demand_class=request.form.get("demand_class") or None)
-        except DomainError as error:
-            db.session.rollback()
-            flash_errors(error)
+        if not outcome.ok:
             return redirect(url_for("VisitView.show", pk=visit_id))
         flash(gettext("Demand %(number)s filed from the visit.", number=demand.number), "success")
         return redirect(url_for("DemandView.show", pk=demand.id))

@@ -16,7 +16,7 @@ from sqlalchemy.orm import joinedload
 
 from app import clock, domain, scope, uploads
 from app.api import bounded_int
-from app.crud import WithExtras as _WithExtras, can as _can, flash_errors
+from app.crud import attempt, can as _can, flash_errors, WithExtras as _WithExtras
 from app.domain import DomainError
 from app.extensions import db
 from app.registry import generated_view, override
@@ -77,12 +77,9 @@ class VolunteerView(_WithExtras, _GeneratedVolunteer):
         volunteer = self._visible(pk)
         if action not in VOLUNTEER_ACTIONS:
             abort(404)
-        try:
+        with attempt() as outcome:
             volunteers.change_status(volunteer, action, scope.acting_user())
-        except DomainError as error:
-            db.session.rollback()
-            flash_errors(error)
-        else:
+        if outcome.ok:
             flash(gettext("Done: the volunteer is now “%(status)s”.", status=VOLUNTEER_STATUSES[volunteer.status]),
                   "success")
         return self._back(pk)
@@ -95,14 +92,11 @@ class VolunteerView(_WithExtras, _GeneratedVolunteer):
             abort(403)
         amount = bounded_int(request.form.get("amount"), low=-100000, high=100000) \
             if request.form.get("amount") else None
-        try:
+        with attempt() as outcome:
             if amount is None or amount == 0:
                 raise DomainError(_l("The points must be a whole number other than zero."), field="amount")
             points.adjust(volunteer, amount, scope.acting_user(), note=request.form.get("note") or "")
-        except DomainError as error:
-            db.session.rollback()
-            flash_errors(error)
-        else:
+        if outcome.ok:
             flash(gettext("Posted: the balance is now %(n)s.", n=volunteer.points_balance), "success")
         return self._back(pk)
 
@@ -116,15 +110,13 @@ class VolunteerView(_WithExtras, _GeneratedVolunteer):
         gift = db.session.scalars(scope.apply(select(Gift), Gift).where(Gift.id == gift_id)).first() \
             if gift_id else None
         quantity = bounded_int(request.form.get("quantity") or "1", low=1, high=20)
-        try:
+        with attempt() as outcome:
             if gift is None:
                 raise DomainError(_l("Choose a gift."), field="gift")
             if quantity is None:
                 raise DomainError(_l("Between 1 and 20."), field="quantity")
             made = points.request_exchange(volunteer, gift, quantity, user)
-        except DomainError as error:
-            db.session.rollback()
-            flash_errors(error)
+        if not outcome.ok:
             return self._back(pk)
         flash(gettext("Requested: voucher %(voucher)s. The points are held until the gift is handed over.",
                       voucher=made.voucher), "success")
@@ -145,7 +137,7 @@ class VolunteerView(_WithExtras, _GeneratedVolunteer):
             except ValueError:
                 return None
 
-        try:
+        with attempt() as outcome:
             if day("period_start") is None or day("period_end") is None:
                 raise DomainError(_l("Give the period: from and until which day."), field="period_start")
             made = volunteers.issue_certificate(volunteer, day("period_start"), day("period_end"),
@@ -153,9 +145,7 @@ class VolunteerView(_WithExtras, _GeneratedVolunteer):
                                                 person_in_charge=request.form.get("person_in_charge") or "",
                                                 contact=request.form.get("contact") or "",
                                                 handler=request.form.get("handler"))
-        except DomainError as error:
-            db.session.rollback()
-            flash_errors(error)
+        if not outcome.ok:
             return self._back(pk)
         return redirect(url_for("VolunteerView.certificate", certificate_id=made.id))
 
@@ -216,12 +206,9 @@ class ActivityView(_WithExtras, _GeneratedActivity):
         function = {"publish": volunteers.publish, "cancel": volunteers.cancel}.get(step)
         if function is None:
             abort(404)
-        try:
+        with attempt() as outcome:
             function(activity, scope.acting_user())
-        except DomainError as error:
-            db.session.rollback()
-            flash_errors(error)
-        else:
+        if outcome.ok:
             flash(gettext("Done: the activity is now “%(status)s”.", status=ACTIVITY_STATUSES[activity.status]),
                   "success")
         return self._back(pk)
@@ -267,12 +254,9 @@ class ActivityView(_WithExtras, _GeneratedActivity):
                                                          SignUp.activity_id == activity.id)).first()
         if signup is None:
             abort(404)
-        try:
+        with attempt() as outcome:
             volunteers.check_in(signup, scope.acting_user(), hours=request.form.get("hours") or None)
-        except DomainError as error:
-            db.session.rollback()
-            flash_errors(error)
-        else:
+        if outcome.ok:
             flash(gettext("Checked in: %(name)s.", name=str(signup.volunteer)), "success")
         return self._back(pk)
 
@@ -283,13 +267,10 @@ class ActivityView(_WithExtras, _GeneratedActivity):
         hours = {s.id: request.form.get(f"hours-{s.id}") for s in activity.signups}
         evaluations = {s.id: request.form.get(f"evaluation-{s.id}") for s in activity.signups
                        if request.form.get(f"evaluation-{s.id}") in EVALUATIONS}
-        try:
+        with attempt() as outcome:
             volunteers.complete(activity, scope.acting_user(), evaluation=(request.form.get("evaluation") or "")
                                 .strip()[:2000] or None, hours=hours, evaluations=evaluations)
-        except DomainError as error:
-            db.session.rollback()
-            flash_errors(error)
-        else:
+        if outcome.ok:
             flash(gettext("Completed: service records written and points awarded."), "success")
         return self._back(pk)
 
@@ -372,7 +353,7 @@ class ExchangeView(_WithExtras, _GeneratedExchange):
     def decide(self, pk, step):
         exchange = self._visible(pk)
         user = scope.acting_user()
-        try:
+        with attempt() as outcome:
             if step == "approve":
                 points.approve(exchange, user)
             elif step == "collect":
@@ -381,10 +362,7 @@ class ExchangeView(_WithExtras, _GeneratedExchange):
                 points.reject(exchange, user, reason=request.form.get("reason") or "")
             else:
                 abort(404)
-        except DomainError as error:
-            db.session.rollback()
-            flash_errors(error)
-        else:
+        if outcome.ok:
             flash(gettext("Done: the exchange is now “%(status)s”.", status=EXCHANGE_STATUSES[exchange.status]),
                   "success")
         return self._back(pk)
