@@ -21,7 +21,7 @@ from marshmallow import ValidationError
 
 from app import clock, scope
 from app.api import RelatedId, SchemaConverter, bounded_int
-from app.domain import NON_FIELD, Conflict, DomainError
+from app.domain import NON_FIELD, Conflict, DomainError, kept_reason
 
 log = logging.getLogger(__name__)
 
@@ -172,9 +172,8 @@ class EntityView(ModelView):
             joined_filters, order_column, order_direction, page=page, page_size=page_size,
             select_columns=list(self.list_columns) + list(getattr(self.admin, "loads", ())))
         pks = [self._serialize_pk_if_composite(pk) for pk in self.datamodel.get_keys(items)]
-        kept = getattr(self.admin, "kept", None)
         # rows that are never deleted get no delete link (app.domain.delete refuses them anyway)
-        kwargs["kept"] = {pk for pk, item in zip(pks, items) if kept is not None and kept(item)}
+        kwargs["kept"] = {pk for pk, item in zip(pks, items) if kept_reason(item) is not None}
         widgets["list"] = self.list_widget(
             label_columns=self.label_columns, include_columns=self.list_columns,
             value_columns=self.datamodel.get_values(items, self.list_columns),

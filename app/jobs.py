@@ -150,12 +150,6 @@ def _interrupt(job_id: int) -> None:
     log.warning("import job %s stopped sending its heartbeat: marked failed", job_id)
 
 
-def progress_of(job) -> dict:
-    """Kept for callers of the former API: the running job's {status, done, total}."""
-    state = status_of(job)
-    return {} if state["finished"] else {k: state[k] for k in ("status", "done", "total")}
-
-
 def _set(job_id: int, **values) -> None:
     """The outcome of a job, through a connection of its own; a job run inside the
     request (IMPORT_IN_BACKGROUND off) uses the request's session."""

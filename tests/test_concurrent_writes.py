@@ -9,16 +9,10 @@ app/extensions.py. Before, 37 of 50 and 98 of 120 such saves were refused.)"""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-import tempfile
-import time
-import uuid
 
 import pytest
 
-from tests.test_two_workers import ROOT, _at_once, _call, _free_port
+from tests.test_two_workers import _at_once, _call, gunicorn
 
 STAFF = ("worker", "secretary", "worker", "secretary", "worker")
 PASSWORD = "Hongse@2026"
@@ -26,39 +20,11 @@ PASSWORD = "Hongse@2026"
 
 @pytest.fixture
 def served(app, no_isolation):
-    """gunicorn with 2 workers × 4 threads on the lane's database: (base URL, database URL)."""
-    from tests.conftest import SEEDED_COPY, copy_sqlite
-
-    folder = tempfile.mkdtemp(prefix="hongse-writes-")
-    url = app.config["SQLALCHEMY_DATABASE_URI"]
-    if url.startswith("sqlite:///"):
-        path = os.path.join(folder, "writes.db")
-        copy_sqlite(SEEDED_COPY, path)
-        url = f"sqlite:///{path}"
-    port = _free_port()
-    log = os.path.join(folder, "access.log")
-    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": uuid.uuid4().hex, "APP_ENV": "production",
-           "DEMO_MODE": "true", "RATE_LIMIT_ENABLED": "false", "REDIS_URL": ""}  # as `make run` serves
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--workers", "2", "--threads", "4", "--bind", f"127.0.0.1:{port}",
-         "--access-logfile", log, "--access-logformat", "%(p)s %(m)s %(U)s %(s)s", "run:app"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(240):  # until both workers have booted and answered
-            _at_once(4, lambda: _call(f"{base}/favicon.ico"))
-            time.sleep(0.3)
-            if os.path.exists(log):
-                with open(log, encoding="utf-8") as fh:
-                    if len({line.split()[0] for line in fh if " /favicon.ico " in line}) == 2:
-                        break
-            time.sleep(0.2)
-        else:
-            raise AssertionError("gunicorn's two workers did not both start")
+    """gunicorn as `make run` serves (2 workers × 4 threads, DEMO_MODE) on the lane's
+    database: (base URL, database URL)."""
+    with gunicorn(app, {"DEMO_MODE": "true", "RATE_LIMIT_ENABLED": "false", "REDIS_URL": ""}, threads=4) as (
+            base, _log, url):
         yield base, url
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 def _people_in_care(database: str, count: int) -> tuple[list[int], int]:

@@ -111,6 +111,21 @@ def again(row):
     return db.session.merge(row, load=False)
 
 
+def loses_on_a_stale_snapshot(app, model, pk, first, second, *relations) -> Conflict:
+    """``first`` (a step on ``model`` row ``pk``) commits in one session while ``second``
+    acts on the row as loaded before it: ``second`` must get a Conflict, which is returned.
+    Afterwards the test's session reads the rows again."""
+    with app.app_context():
+        stale = loaded(model, pk, *relations)
+        with app.app_context():
+            first(db.session.get(model, pk))
+        stale = again(stale)
+        with pytest.raises(Conflict) as lost:
+            second(stale)
+    db.session.expire_all()  # read again: the test's sessions share one connection (savepoints)
+    return lost.value
+
+
 def consistent(row: dict, start_status: str, winner: str, events_before: list, events_after: list, first: dict):
     """The row and the timeline are the winner's alone (``first``: the row before)."""
     assert row["status"] == TRANSITIONS[winner].target
@@ -407,15 +422,8 @@ def test_decision_steps_on_a_stale_snapshot(app, ctx, first, second):
 
     decision_id = _decision(_meeting()).id
     demands = db.session.scalar(select(func.count()).select_from(Demand))
-    with app.app_context():
-        stale = loaded(Decision, decision_id)
-        with app.app_context():
-            DECISION_STEPS[first](db.session.get(Decision, decision_id))
-        stale = again(stale)
-        with pytest.raises(Conflict) as lost:
-            DECISION_STEPS[second](stale)
-        assert "刚刚" in str(lost.value.message)
-    db.session.expire_all()  # read again: the test's sessions share one connection (savepoints)
+    lost = loses_on_a_stale_snapshot(app, Decision, decision_id, DECISION_STEPS[first], DECISION_STEPS[second])
+    assert "刚刚" in str(lost.message)
     row = db.session.get(Decision, decision_id)
     assert db.session.scalar(select(func.count()).select_from(Demand)) == demands + (first == "demand")
     assert (row.demand_id is not None) == (first == "demand")
@@ -480,15 +488,9 @@ def test_project_steps_on_a_stale_snapshot(app, ctx, first, second):
     from models.cobuilding import PledgeProject
 
     project_id = _project().id
-    with app.app_context():
-        stale = loaded(PledgeProject, project_id, "milestones")
-        with app.app_context():
-            PROJECT_STEPS[first](db.session.get(PledgeProject, project_id))
-        stale = again(stale)
-        with pytest.raises(Conflict) as lost:
-            PROJECT_STEPS[second](stale)
-        assert "该项目刚刚已被他人处理" in str(lost.value.message)
-    db.session.expire_all()  # read again: the test's sessions share one connection (savepoints)
+    lost = loses_on_a_stale_snapshot(app, PledgeProject, project_id, PROJECT_STEPS[first], PROJECT_STEPS[second],
+                                     "milestones")
+    assert "该项目刚刚已被他人处理" in str(lost.message)
     row = db.session.get(PledgeProject, project_id)
     assert row.status == {"start": "in_progress", "fulfil": "fulfilled", "cancel": "cancelled"}[first]
     assert (row.cancel_reason is not None) == (first == "cancel")

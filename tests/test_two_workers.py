@@ -4,6 +4,7 @@ the machine's Redis. The access log names the worker (pid) that served each requ
 both serve, and the counts hold across them."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -40,14 +41,13 @@ def _call(url, data=None, headers=None):
         return error.code, error.read().decode("utf-8", "replace")
 
 
-@pytest.fixture
-def two_workers(app, no_isolation):
-    import redis
-
+@contextlib.contextmanager
+def gunicorn(app, settings: dict, threads: int = 1):
+    """gunicorn with two workers (and ``threads`` each) serving the lane's database — a copy
+    of the seeded SQLite file, or PostgreSQL — with ``settings`` in its environment, once
+    both workers answer: (base URL, access log, database URL)."""
     from tests.conftest import SEEDED_COPY, copy_sqlite
 
-    redis_url = "redis://127.0.0.1:6379/14"
-    redis.Redis.from_url(redis_url).ping()  # the machine's Redis (a missing one fails the test)
     folder = tempfile.mkdtemp(prefix="hongse-two-")
     url = app.config["SQLALCHEMY_DATABASE_URI"]
     if url.startswith("sqlite:///"):
@@ -56,12 +56,10 @@ def two_workers(app, no_isolation):
         url = f"sqlite:///{path}"
     port = _free_port()
     log = os.path.join(folder, "access.log")
-    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": uuid.uuid4().hex, "APP_ENV": "production",
-           "REDIS_URL": redis_url, "RATE_LIMIT_PREFIX": f"two-{uuid.uuid4().hex[:8]}",
-           "PUBLIC_RATE_LIMIT": "6/minute", "LOGIN_MAX_FAILURES": "4"}
+    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": uuid.uuid4().hex, "APP_ENV": "production", **settings}
     server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{port}",
-         "--access-logfile", log, "--access-logformat", "%(p)s %(m)s %(U)s %(s)s", "run:app"],
+        [sys.executable, "-m", "gunicorn", "--workers", "2", "--threads", str(threads), "--bind",
+         f"127.0.0.1:{port}", "--access-logfile", log, "--access-logformat", "%(p)s %(m)s %(U)s %(s)s", "run:app"],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -76,6 +74,17 @@ def two_workers(app, no_isolation):
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+@pytest.fixture
+def two_workers(app, no_isolation):
+    import redis
+
+    redis_url = "redis://127.0.0.1:6379/14"
+    redis.Redis.from_url(redis_url).ping()  # the machine's Redis (a missing one fails the test)
+    with gunicorn(app, {"REDIS_URL": redis_url, "RATE_LIMIT_PREFIX": f"two-{uuid.uuid4().hex[:8]}",
+                        "PUBLIC_RATE_LIMIT": "6/minute", "LOGIN_MAX_FAILURES": "4"}) as served:
+        yield served
 
 
 def _served_by(log: str, path: str) -> list[str]:
