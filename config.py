@@ -64,7 +64,7 @@ class Config:
     FAB_API_SWAGGER_UI = True
     FAB_API_MAX_PAGE_SIZE = 100
     FAB_SECURITY_MANAGER_CLASS = "app.security.SecurityManager"
-    FAB_INDEX_VIEW = "views.home.HomeView"
+    FAB_INDEX_VIEW = "views.reporting.home.HomeView"
     FAB_BASE_TEMPLATE = "base_layout.html"
     # Page size of lists: default and cap (pages and API alike).
     PAGE_SIZE = 20

@@ -192,7 +192,7 @@ def _memoize_translations() -> None:
 def _install_jinja(app: Flask) -> None:
     _memoize_translations()
     from app import crud
-    from models.dictionary import label_of
+    from models.kernel.dictionary import label_of
 
     from app.notify import unread_for_navbar
 

@@ -307,7 +307,7 @@ def _token_claims(identity) -> dict:
     """Every sign-in token carries the account's session epoch: a password change ends
     the tokens given before it, as it ends the page sessions (app.sessions)."""
     from app.extensions import db
-    from models.users import AppUser
+    from models.kernel.users import AppUser
 
     user = db.session.get(AppUser, bounded_int(identity, low=1)) if identity is not None else None
     return {"epoch": (user.session_epoch or 0) if user is not None else 0}

@@ -120,7 +120,7 @@ def _column(model, name: str):
 
 def _dimension(model, spec: str):
     """(SQL expression, how to label a group value)."""
-    from app import rates
+    from models.service import rates
     from app.declare import choices_of
 
     name, _sep, bucket = spec.partition(":")
@@ -164,8 +164,8 @@ def _measure(model, spec: str):
 def _labeller(how, values):
     """A function naming each group value (one statement for a relation's names)."""
     from app.extensions import db
-    from app.rates import as_date
-    from models.dictionary import label_of
+    from models.service.rates import as_date
+    from models.kernel.dictionary import label_of
 
     kind, arg = how
     if kind == "relation":

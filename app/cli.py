@@ -98,7 +98,7 @@ def register(app: Flask) -> None:
     def demands_sweep():
         """Timed rules: orders taken but not started in time go back to the pool; the
         dispatchers are told of newly overdue demands. Run it every few minutes (cron)."""
-        from models import service
+        from models.service import demands as service
 
         done = service.sweep()
         click.echo(f"退回接单大厅 {done['returned']} 件；新超期提醒 {done['overdue']} 件")
@@ -109,7 +109,7 @@ def register(app: Flask) -> None:
     def cobuilding_sweep():
         """Pledge projects and meeting decisions past their due date and not done become 逾期
         (run daily, cron)."""
-        from models import cobuilding as pledges, meetings
+        from models.cobuilding import pledges as pledges, meetings
 
         click.echo(f"新逾期共建项目 {pledges.sweep()} 个；新逾期会议决议 {meetings.sweep()} 项")
 

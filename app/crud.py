@@ -319,7 +319,7 @@ class EntityView(ModelView):
 
     def _prefill_scope(self, form) -> None:
         """A new row starts in the user's own street / community / grid."""
-        from models.places import Community, Grid, Street
+        from models.kernel.places import Community, Grid, Street
 
         user = scope.acting_user()
         nodes = {Street: getattr(user, "scope_street", None),
@@ -493,7 +493,7 @@ class EntityView(ModelView):
     @has_access
     def import_page(self):
         from app import jobs
-        from models.jobs import ImportJob
+        from models.kernel.jobs import ImportJob
 
         if request.method == "POST":
             upload = request.files.get("file")
@@ -526,7 +526,7 @@ class EntityView(ModelView):
                          mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
     def _job(self, job_id):
-        from models.jobs import ImportJob
+        from models.kernel.jobs import ImportJob
 
         job_id = bounded_int(job_id, low=1)
         job = self.datamodel.session.get(ImportJob, job_id) if job_id else None
@@ -537,7 +537,7 @@ class EntityView(ModelView):
     @expose("/import/job/<int:job_id>")
     @has_access
     def import_job(self, job_id):
-        from models.jobs import PHASES
+        from models.kernel.jobs import PHASES
 
         from app.jobs import status_of
 
@@ -551,7 +551,7 @@ class EntityView(ModelView):
         from flask import jsonify
 
         from app.jobs import status_of
-        from models.jobs import PHASES
+        from models.kernel.jobs import PHASES
 
         job = self._job(job_id)
         state = status_of(job)  # one answer: a dead job is failed, finished and 100 % at once

@@ -25,7 +25,7 @@ from sqlalchemy import update
 
 from app import importer, scope
 from app.extensions import db
-from models import jobs as J
+from models.kernel import jobs as J
 
 log = logging.getLogger(__name__)
 
@@ -195,7 +195,7 @@ def run_job(app: Flask, job_id: int, data: bytes) -> None:
 
 def _run(app: Flask, job_id: int, data: bytes, report=None) -> None:
     from app.registry import entities
-    from models.users import AppUser
+    from models.kernel.users import AppUser
 
     job = db.session.get(J.ImportJob, job_id)
     model = next(m for m in entities() if m.__name__ == job.entity)

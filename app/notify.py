@@ -30,7 +30,7 @@ class Notifier(Protocol):
 class InAppNotifier:
     def send(self, user, demand, kind: str, message: str) -> None:
         from app.extensions import db
-        from models.service import Notification
+        from models.service.demands import Notification
 
         db.session.add(Notification(user_id=user.id, demand=demand, kind=kind, message=message[:300],
                                     created_at=clock.now()))
@@ -59,7 +59,7 @@ def unread_count(user) -> int:
     from sqlalchemy import func, select
 
     from app.extensions import db
-    from models.service import Notification
+    from models.service.demands import Notification
 
     return db.session.scalar(select(func.count()).select_from(Notification).where(
         Notification.user_id == user.id, Notification.read_at.is_(None)))

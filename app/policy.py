@@ -47,7 +47,7 @@ EXTRA_MENUS = {"OverdueList": ("Visit", "care", R), "DispatchDesk": ("Demand", "
                "ServiceRates": ("Demand", "service", R), "Notifications": ("Demand", "service", R),
                "BulletinArchive": ("Bulletin", "honours", R), "WindowStats": ("WindowService", "cobuilding", R),
                "AssessmentRanking": ("Assessment", "cobuilding", R), "MeetingDashboard": ("Demand", "service", R)}
-#: the workflow actions of the 三单 loop (see models.service.TRANSITIONS)
+#: the workflow actions of the 三单 loop (see models.service.demands.TRANSITIONS)
 DISPATCHING = {"Demand": ["dispatch", "rate", "export"]}
 TAKING = {"Demand": ["claim"]}
 #: running the volunteers' work: activities, exchanges, certificates, the approval step
@@ -166,7 +166,7 @@ ROLES: dict[str, dict] = {
 
 #: the role of a partner unit's own account. A position (职务) in an organisation makes
 #: its account a taker of the organisation's demands, so it holds only such an account
-#: (models.orgs.Position), which may hold besides only the other taker role
+#: (models.kernel.orgs.Position), which may hold besides only the other taker role
 UNIT_ROLE = "结对单位联络员"
 UNIT_ACCOUNT_ROLES = (UNIT_ROLE, "党员志愿者")
 

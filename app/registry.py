@@ -191,7 +191,7 @@ def _choice_formatter(info):
 
 
 def _dict_formatter(dict_type):
-    from models.dictionary import label_of
+    from models.kernel.dictionary import label_of
 
     return lambda code: label_of(dict_type, code)
 
@@ -307,7 +307,7 @@ def _view_attrs(model) -> dict:
             formatters[c] = _dict_formatter(dict_type)
             dict_columns[c] = dict_type
         elif dict_type == "__types__":
-            from models.dictionary import DICT_TYPES
+            from models.kernel.dictionary import DICT_TYPES
 
             formatters[c] = lambda code: str(DICT_TYPES.get(code, code))
     entity_label = admin.title(model)
@@ -445,7 +445,9 @@ class GeneratedView(crud.EntityView):
         the same data as a table."""
         from flask import flash, request
 
-        from app import charts, clock, dashboard
+        from app import charts, clock
+
+        from models.reporting import dashboard
 
         model = self.datamodel.obj
         declared = charts.charts_of(model).get(name)
@@ -474,7 +476,9 @@ class GeneratedView(crud.EntityView):
 
         from flask import request
 
-        from app import charts, clock, dashboard
+        from app import charts, clock
+
+        from models.reporting import dashboard
 
         declared = charts.charts_of(self.datamodel.obj).get(name)
         if declared is None:

@@ -115,7 +115,7 @@ def criterion(model, user):
     spec = spec_of(model)
     if spec is None or user is None:
         return None
-    from models.places import Community
+    from models.kernel.places import Community
 
     def col(name):
         attr = getattr(spec, name)

@@ -27,7 +27,7 @@ from wtforms import Field, SelectField
 from wtforms.validators import ValidationError
 
 from app import scope as scope_mod
-from models.users import AppUser, load_node, node_key, node_label, scope_problem
+from models.kernel.users import AppUser, load_node, node_key, node_label, scope_problem
 
 
 # ----------------------------------------------------------------------------- labels
@@ -277,7 +277,7 @@ class UserView(UserDBModelView):
         """Streets, communities and grids matching ``q`` (for the scope picker)."""
         from app.extensions import db
         from app.filters import like_escape
-        from models.places import Community, Grid, Street
+        from models.kernel.places import Community, Grid, Street
 
         text = (request.args.get("q") or "").strip()
         like = f"%{like_escape(text)}%"

@@ -76,8 +76,8 @@ def reveal(obj, column: str, *, commit: bool = True) -> str:
     from app.domain import DomainError
     from app.extensions import db
     from app.registry import label
-    from models.audit import AuditLog
-    from models.base import current_user_id
+    from models.kernel.audit import AuditLog
+    from models.kernel.base import current_user_id
 
     kind = kind_of(type(obj), column)
     if kind is None:
@@ -99,8 +99,8 @@ def log_export(model, count: int) -> None:
     from flask import g
 
     from app.extensions import begin_writing, db
-    from models.audit import AuditLog
-    from models.base import current_user_id
+    from models.kernel.audit import AuditLog
+    from models.kernel.base import current_user_id
 
     begin_writing()  # a GET that writes (SQLite: after its reads, take the write lock)
     user = getattr(g, "user", None)

@@ -36,8 +36,8 @@ def _ids(app, settings) -> dict:
 
     from app.extensions import db
     from bench import stock
-    from models.places import Community, Compound
-    from models.users import AppUser
+    from models.kernel.places import Community, Compound
+    from models.kernel.users import AppUser
 
     with app.app_context():
         street = db.session.scalars(select(AppUser).where(AppUser.username == "street")).one()

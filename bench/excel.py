@@ -132,7 +132,7 @@ def job(mode: str, url: str, args: dict) -> dict:
     else:
         from app import excel, importer
         from app.extensions import db
-        from models.people import Person
+        from models.people.people import Person
 
         client = login(app.test_client(), "worker")
         with app.app_context():
@@ -164,7 +164,7 @@ def job(mode: str, url: str, args: dict) -> dict:
         from sqlalchemy import select
 
         from app.extensions import db
-        from models.jobs import ImportJob
+        from models.kernel.jobs import ImportJob
 
         with app.app_context():
             last = db.session.scalars(select(ImportJob).order_by(ImportJob.id.desc()).limit(1)).first()
@@ -190,7 +190,7 @@ def _profiled(app, client, mode: str, args: dict) -> dict:
         return summary
     from app import excel, importer
     from app.extensions import db
-    from models.people import Person
+    from models.people.people import Person
 
     with app.app_context():
         writer = excel.XlsxWriter(importer.columns(Person), "data")

@@ -30,9 +30,9 @@ def _stock(model, route_base: str, search: str):
 
 
 def views():
-    from models.people import Person
-    from models.points import LedgerEntry
-    from models.service import Demand
+    from models.people.people import Person
+    from models.volunteers.points import LedgerEntry
+    from models.service.demands import Demand
 
     return {"Person": _stock(Person, "/stock/person", "community"),
             "Demand": _stock(Demand, "/stock/demand", "status"),

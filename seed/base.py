@@ -93,7 +93,7 @@ def load_categories() -> int:
     """Add the missing service categories (by code); returns how many were added."""
     import json
 
-    from models.service import ServiceCategory
+    from models.service.demands import ServiceCategory
 
     from app import domain
 
@@ -110,7 +110,7 @@ def load_categories() -> int:
 
 def load() -> int:
     """Add the missing dictionary items and service categories; returns how many were added."""
-    from models.dictionary import DictItem, clear_cache
+    from models.kernel.dictionary import DictItem, clear_cache
 
     from app import domain
 
@@ -127,7 +127,7 @@ def load() -> int:
 
 def load_point_rules() -> int:
     """Add the missing points rules (by code); admins' changes are kept."""
-    from models.points import PointRule
+    from models.volunteers.points import PointRule
 
     from app import domain
 

@@ -42,7 +42,7 @@ def _months(day: datetime.date, n: int) -> datetime.date:
 
 
 def load(community, users, counts, end: datetime.datetime) -> None:
-    from models.cobuilding import PledgeProject
+    from models.cobuilding.pledges import PledgeProject
 
     if db.session.scalar(select(func.count()).select_from(PledgeProject)
                          .where(PledgeProject.community_id == community.id)):
@@ -64,9 +64,9 @@ def load(community, users, counts, end: datetime.datetime) -> None:
 
 
 def _projects(community, today) -> list:
-    from models.cobuilding import Milestone, PledgeProject
-    from models.orgs import Organisation
-    from models.places import Compound
+    from models.cobuilding.pledges import Milestone, PledgeProject
+    from models.kernel.orgs import Organisation
+    from models.kernel.places import Compound
 
     made = []
     for title, unit_name, compound_name, content, back, months, budget, done in PROJECTS:
@@ -90,7 +90,7 @@ def _projects(community, today) -> list:
                 step.evidence = "已完成，网格员现场核实，居民代表签字确认"
                 domain.save(step)
         made.append(project)
-    from models.cobuilding import sweep
+    from models.cobuilding.pledges import sweep
 
     with clock.frozen(datetime.datetime.combine(today, datetime.time(8))):
         sweep()
@@ -98,8 +98,8 @@ def _projects(community, today) -> list:
 
 
 def _member_pledges(community, rng, today) -> int:
-    from models.cobuilding import KEPT, MemberPledge, PledgeRecord
-    from models.people import PartyMember
+    from models.cobuilding.pledges import KEPT, MemberPledge, PledgeRecord
+    from models.people.people import PartyMember
 
     members = db.session.scalars(select(PartyMember).where(PartyMember.community_id == community.id,
                                                            PartyMember.employer_unit_id.is_not(None))
@@ -122,10 +122,10 @@ def _member_pledges(community, rng, today) -> int:
 def _funds(community, projects, users, rng, today) -> int:
     """A fund for 宇辉星城's station (residents' own money and units), and one per project
     with a budget paid by its unit; some money spent, every balance ≥ 0."""
-    from models.cobuilding import Contribution, Expenditure, Fund
-    from models.orgs import Organisation
-    from models.people import Person
-    from models.places import Station
+    from models.cobuilding.pledges import Contribution, Expenditure, Fund
+    from models.kernel.orgs import Organisation
+    from models.people.people import Person
+    from models.kernel.places import Station
 
     approver = users["secretary"].get_full_name()
     made = 0
@@ -184,8 +184,8 @@ MEETINGS = [
 def _meetings(community, users, today) -> int:
     """宇辉星城's four-party meetings (the room since 2020-11): decisions owned by the
     parties, some carried out, some open, one overdue; all signed but the latest."""
-    from models.meetings import AgendaItem, Decision, Meeting, close, complete_decision, linkage_parties, sign
-    from models.places import Compound, Station
+    from models.cobuilding.meetings import AgendaItem, Decision, Meeting, close, complete_decision, linkage_parties, sign
+    from models.kernel.places import Compound, Station
 
     compound = db.session.scalars(select(Compound).where(Compound.community_id == community.id,
                                                          Compound.name == "宇辉星城")).one()
@@ -215,7 +215,7 @@ def _meetings(community, users, today) -> int:
                 for party in parties:
                     sign(meeting, party, secretary, signed_by=f"{party.name}代表")
                 close(meeting, secretary)
-    from models.meetings import sweep
+    from models.cobuilding.meetings import sweep
 
     with clock.frozen(datetime.datetime.combine(today, datetime.time(8))):
         sweep()
@@ -228,8 +228,8 @@ POLICE = [("李警官", "0712-2361101"), ("王警官", "0712-2361102"), ("陈警
 
 def _cards(community) -> int:
     """A 便民服务一卡明 card for every compound of the community."""
-    from models.places import Compound, Station
-    from models.stations import ContactCard
+    from models.kernel.places import Compound, Station
+    from models.cobuilding.stations import ContactCard
 
     with_station = set(db.session.scalars(select(Station.compound_id).where(Station.community_id == community.id)))
     compounds = db.session.scalars(select(Compound).where(Compound.community_id == community.id)
@@ -252,9 +252,9 @@ CHARTERS = [("红色驿站议事规则", "议题征集、会前公示、协商�
 def _stations(community) -> int:
     """Every station's 阵地 area, its two rules, and a roster: each station has a cadre on
     one half-day a week (no cadre in two places at once) and its grid worker on Saturday."""
-    from models.people import CADRE, GRID_WORKER, Staff
-    from models.places import Station
-    from models.stations import DutySlot, StationCharter
+    from models.people.people import CADRE, GRID_WORKER, Staff
+    from models.kernel.places import Station
+    from models.cobuilding.stations import DutySlot, StationCharter
 
     stations = db.session.scalars(select(Station).where(Station.community_id == community.id)
                                   .order_by(Station.id)).all()
@@ -316,7 +316,7 @@ GUIDES = [
 
 
 def _guides(community) -> int:
-    from models.guides import PolicyGuide
+    from models.cobuilding.guides import PolicyGuide
 
     domain.save_many([PolicyGuide(community=community, category=c, title=t, content=f"<p>{body}</p>",
                                   materials=materials, where_when=where, contact="文化路社区党群服务中心 0712-2345678")
@@ -326,8 +326,8 @@ def _guides(community) -> int:
 
 def _window(community, rng, today) -> int:
     """A year of the one-stop window: about 60 matters a month, most done in one visit."""
-    from models.guides import WindowService
-    from models.people import CADRE, Person, Staff
+    from models.cobuilding.guides import WindowService
+    from models.people.people import CADRE, Person, Staff
 
     handlers = db.session.scalars(select(Staff).where(Staff.community_id == community.id, Staff.post == CADRE)
                                   .order_by(Staff.id)).all()
@@ -364,8 +364,8 @@ DISPUTES = [
 
 
 def _mediation(community, today) -> int:
-    from models.mediation import MediationCase
-    from models.places import Compound
+    from models.cobuilding.mediation import MediationCase
+    from models.kernel.places import Compound
 
     made = 0
     for i, (compound_name, kind, summary, status, agreement) in enumerate(DISPUTES):
@@ -395,10 +395,10 @@ TEMPLATES = [
 def _assessments(community, rng, today) -> int:
     """Last year's assessments: every cadre, 20 sinking party members, the 20 volunteers
     with most points and every 自管委, scored item by item."""
-    from models.assessments import Assessment, AssessmentItem, AssessmentTemplate, record_scores
-    from models.orgs import Organisation
-    from models.people import CADRE, PartyMember, Person, Staff
-    from models.volunteers import REGISTERED, Volunteer
+    from models.cobuilding.assessments import Assessment, AssessmentItem, AssessmentTemplate, record_scores
+    from models.kernel.orgs import Organisation
+    from models.people.people import CADRE, PartyMember, Person, Staff
+    from models.volunteers.activities import REGISTERED, Volunteer
 
     period = str(today.year - 1)
     subjects = {

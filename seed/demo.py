@@ -94,7 +94,7 @@ class Loader:
 
 
 def load(people: bool = True, today: datetime.date | None = None) -> dict:
-    from models.places import Building, Community, Compound, Grid, Road, Station, Street, Unit
+    from models.kernel.places import Building, Community, Compound, Grid, Road, Station, Street, Unit
 
     ld = Loader()
     street = ld.get_or_create(Street, {"name": STREET["name"]},
@@ -215,7 +215,7 @@ def _sm():
 
 
 def _organisations(ld, street, community, second, grids, compounds):
-    from models.orgs import Organisation, Position
+    from models.kernel.orgs import Organisation, Position
 
     def org(name, type_, parent=None, **values):
         return ld.get_or_create(Organisation, {"parent": parent, "name": name}, type=type_, **values)

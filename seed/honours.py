@@ -1,7 +1,7 @@
 """The demo's stars and commendations (the case study: 每月之星 6 期, 年度表彰 54 人).
 
-Rounds are nominated and decided through :func:`models.honours.decide_round`, the
-commendation announced through :func:`models.honours.announce`, each on a clock set to
+Rounds are nominated and decided through :func:`models.volunteers.honours.decide_round`, the
+commendation announced through :func:`models.volunteers.honours.announce`, each on a clock set to
 its day, so the bonus points in the ledger are what the office would hold.
 """
 from __future__ import annotations
@@ -45,7 +45,7 @@ TOPICS = [
 
 def load(community, users, counts, end: datetime.datetime) -> None:
     """Load the stars and commendations of ``community`` unless it has some already."""
-    from models.honours import StarRound
+    from models.volunteers.honours import StarRound
 
     if db.session.scalar(select(func.count()).select_from(StarRound).where(StarRound.community_id == community.id)):
         return
@@ -63,9 +63,9 @@ def _month(day: datetime.date, back: int) -> tuple[int, int]:
 
 def _rounds(community, users, rng, end) -> int:
     """6 monthly rounds, 6 nominees each (mostly volunteers), 3 stars elected."""
-    from models.honours import MONTHLY, StarNominee, StarRound, decide_round
-    from models.people import Person
-    from models.volunteers import REGISTERED, Volunteer
+    from models.volunteers.honours import MONTHLY, StarNominee, StarRound, decide_round
+    from models.people.people import Person
+    from models.volunteers.activities import REGISTERED, Volunteer
 
     volunteers = db.session.scalars(select(Person).join(Volunteer, Volunteer.person_id == Person.id).where(
         Volunteer.community_id == community.id, Volunteer.status == REGISTERED, Person.compound_id.is_not(None),
@@ -97,9 +97,9 @@ def _rounds(community, users, rng, end) -> int:
 
 def _commendations(community, users, rng, end) -> int:
     """Last year's 年度表彰: 54 people under five titles, announced in January."""
-    from models.honours import Commendation, Honoree, announce
-    from models.people import PartyMember, Person
-    from models.volunteers import REGISTERED, Volunteer
+    from models.volunteers.honours import Commendation, Honoree, announce
+    from models.people.people import PartyMember, Person
+    from models.volunteers.activities import REGISTERED, Volunteer
 
     year = end.year - 1
     announced = datetime.datetime(end.year, 1, 12, 10)
@@ -141,10 +141,10 @@ def _commendations(community, users, rng, end) -> int:
 def _bulletins(community, users, rng, end) -> int:
     """42 issues (第1期 … 第42期) over three and a half years; the recent ones report
     the activities of their month and the star rounds decided before them."""
-    from models.bulletins import Bulletin
-    from models.honours import DECIDED, StarRound
-    from models.places import Compound
-    from models.volunteers import COMPLETED, Activity
+    from models.volunteers.bulletins import Bulletin
+    from models.volunteers.honours import DECIDED, StarRound
+    from models.kernel.places import Compound
+    from models.volunteers.activities import COMPLETED, Activity
 
     compounds = db.session.scalars(select(Compound.name).where(Compound.community_id == community.id)
                                    .order_by(Compound.id)).all()

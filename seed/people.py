@@ -75,7 +75,7 @@ def _born(rng, age_low, age_high) -> datetime.date:
 
 def load(community, grids, compounds, users, counts) -> None:
     """Load the people of ``community`` unless they are there already."""
-    from models.people import Person
+    from models.people.people import Person
 
     if db.session.scalar(select(func.count()).select_from(Person).where(Person.community_id == community.id)):
         return
@@ -101,8 +101,8 @@ def _save(items, chunk: int = 2000) -> None:
 
 
 def _households(community, rng):
-    from models.people import Household
-    from models.places import Unit
+    from models.people.people import Household
+    from models.kernel.places import Unit
 
     units = db.session.scalars(select(Unit).where(Unit.community_id == community.id).order_by(Unit.id)).all()
     per_unit, extra = divmod(HOUSEHOLDS, len(units))
@@ -117,7 +117,7 @@ def _households(community, rng):
 
 def _residents(households, rng, names, ids, phones):
     """3.57 people a household on average: a head, often a spouse, children, parents."""
-    from models.people import Person
+    from models.people.people import Person
 
     sizes = [1] * len(households)
     for _ in range(RESIDENTS - len(households)):
@@ -165,8 +165,8 @@ def _residents(households, rng, names, ids, phones):
 
 
 def _merchants(community, compounds, rng, names, phones, counts):
-    from models.people import Merchant, credit_check_char
-    from models.places import Road
+    from models.people.people import Merchant, credit_check_char
+    from models.kernel.places import Road
 
     roads = db.session.scalars(select(Road).where(Road.community_id == community.id)).all()
     kinds = ["retail", "catering", "services", "repair", "medical", "education", "other"]
@@ -188,7 +188,7 @@ def _merchants(community, compounds, rng, names, phones, counts):
 
 
 def _staff(community, grids, users, names, rng, counts):
-    from models.people import CADRE, GRID_WORKER, Staff
+    from models.people.people import CADRE, GRID_WORKER, Staff
 
     staff = [Staff(name=users[f"grid{i + 1}"].get_full_name(), post=GRID_WORKER, title="member",
                    community=community, grid=grid, user=users[f"grid{i + 1}"], phone=f"0712-28{i:05d}")
@@ -205,8 +205,8 @@ def _staff(community, grids, users, names, rng, counts):
 
 
 def _party_members(community, persons, households, rng, counts):
-    from models.orgs import Organisation
-    from models.people import ON_JOB, RETIRED, SINKING, PartyMember
+    from models.kernel.orgs import Organisation
+    from models.people.people import ON_JOB, RETIRED, SINKING, PartyMember
 
     def org(name):
         return db.session.scalars(select(Organisation).where(Organisation.name == name)).one()
@@ -251,8 +251,8 @@ def _party_members(community, persons, households, rng, counts):
 
 
 def _heads(compounds, persons, rng, counts):
-    from models.people import Head
-    from models.places import Building, Unit
+    from models.people.people import Head
+    from models.kernel.places import Building, Unit
 
     by_compound: dict = {}
     for person in persons:
@@ -280,7 +280,7 @@ def _heads(compounds, persons, rng, counts):
 
 def _liaison(community, user, rng):
     """The demo 结对单位联络员 liaises for 孝感市盐业公司 (a 驻社区单位)."""
-    from models.orgs import Organisation, Position
+    from models.kernel.orgs import Organisation, Position
 
     unit = db.session.scalars(select(Organisation).where(Organisation.name == "孝感市盐业公司")).one()
     domain.save(Position(organisation=unit, title="liaison", holder_name=user.get_full_name(), user=user),
@@ -288,8 +288,8 @@ def _liaison(community, user, rng):
 
 
 def _care(community, persons, staff, members, rng, counts, users):
-    from models.care import CareGroup, Visit
-    from models.people import SpecialGroup
+    from models.people.care import CareGroup, Visit
+    from models.people.people import SpecialGroup
 
     elderly = [p for p in persons if (TODAY - p.birth_date).days > 65 * 365 and p.party_membership is None]
     chosen = rng.sample(elderly, sum(SPECIAL.values()))

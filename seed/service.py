@@ -2,7 +2,7 @@
 10 unit party organisations and 82 sinking party members (the case study's figures by
 March 2022), most resolved and rated, the rest in every other state.
 
-Every step goes through :func:`models.service.act` with the clock set to the step's
+Every step goes through :func:`models.service.demands.act` with the clock set to the step's
 time, so the timelines, due times and notices are what the office would have seen.
 """
 from __future__ import annotations
@@ -55,7 +55,7 @@ COMMENTS = {5: ["非常感谢,处理得又快又好!", "党员同志很负责,�
 
 def load(community, grids, compounds, users, counts, today: datetime.date | None = None) -> None:
     """Load the demands of ``community`` unless there are some already."""
-    from models.service import Demand, Notification
+    from models.service.demands import Demand, Notification
 
     if db.session.scalar(select(func.count()).select_from(Demand).where(Demand.community_id == community.id)):
         return
@@ -77,7 +77,7 @@ def load(community, grids, compounds, users, counts, today: datetime.date | None
 def _units(community, users) -> list:
     """The 10 unit party organisations that take orders, each with a liaison."""
     from app import domain
-    from models.orgs import Organisation, Position
+    from models.kernel.orgs import Organisation, Position
 
     found = list(db.session.scalars(select(Organisation).where(
         Organisation.community_id == community.id,
@@ -102,7 +102,7 @@ def _units(community, users) -> list:
 def _members(community, users, rng) -> list:
     """82 sinking party members who take orders; the demo volunteer is one of them."""
     from app import domain
-    from models.people import SINKING, PartyMember
+    from models.people.people import SINKING, PartyMember
 
     sinking = list(db.session.scalars(select(PartyMember).where(
         PartyMember.community_id == community.id, PartyMember.category == SINKING).order_by(PartyMember.id)))
@@ -119,7 +119,7 @@ def _members(community, users, rng) -> list:
 
 
 def _api_client(community) -> None:
-    from models.service import ApiClient, hash_secret
+    from models.service.demands import ApiClient, hash_secret
 
     if db.session.scalars(select(ApiClient).where(ApiClient.name == DEMO_API_CLIENT)).first() is None:
         db.session.add(ApiClient(name=DEMO_API_CLIENT, key_hash=hash_secret(DEMO_API_KEY), community_id=community.id,
@@ -146,8 +146,8 @@ def _plan(rng, end) -> list[dict]:
 
 
 def _play(plan, community, grids, compounds, users, units, members, rng) -> None:
-    from models.people import Person
-    from models.service import (CANCEL, CLAIM, CLOSE, DISPATCH, MARK_DUPLICATE, RATE, RESOLVE, START, TAKE, Demand,
+    from models.people.people import Person
+    from models.service.demands import (CANCEL, CLAIM, CLOSE, DISPATCH, MARK_DUPLICATE, RATE, RESOLVE, START, TAKE, Demand,
                                 ServiceCategory, act, create)
 
     categories = {c.code: c for c in db.session.scalars(select(ServiceCategory))}

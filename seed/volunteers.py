@@ -3,7 +3,7 @@ guardian's consent), more residents registered to serve and earn points, a year 
 activities (全年活动清单) completed through the domain functions (service records and
 points), and 86 volunteers who exchanged points for gifts (the case study's figures).
 
-Every point comes from :func:`models.volunteers.complete` or the exchange functions,
+Every point comes from :func:`models.volunteers.activities.complete` or the exchange functions,
 on a clock set to the activity's time, so the ledger is what the office would hold.
 """
 from __future__ import annotations
@@ -40,7 +40,7 @@ ACTIVITIES = {
 
 def load(community, compounds, users, counts, today: datetime.date | None = None) -> None:
     """Load the volunteers of ``community`` unless it has some already."""
-    from models.volunteers import Team, Volunteer
+    from models.volunteers.activities import Team, Volunteer
 
     if db.session.scalar(select(func.count()).select_from(Volunteer).where(Volunteer.community_id == community.id)):
         return
@@ -62,8 +62,8 @@ def load(community, compounds, users, counts, today: datetime.date | None = None
 
 
 def _teams_and_volunteers(community, compounds, users, rng):
-    from models.people import PartyMember, Person
-    from models.volunteers import REGISTERED, Team, Volunteer, change_status
+    from models.people.people import PartyMember, Person
+    from models.volunteers.activities import REGISTERED, Team, Volunteer, change_status
 
     today = clock.today()
 
@@ -140,7 +140,7 @@ def _teams_and_volunteers(community, compounds, users, rng):
 
 def _guardian_of(child_id, born_between):
     """The youngest adult of the child's household (a parent, usually)."""
-    from models.people import Person
+    from models.people.people import Person
 
     household = select(Person.household_id).where(Person.id == child_id).scalar_subquery()
     return db.session.scalars(select(Person).where(Person.household_id == household, Person.id != child_id,
@@ -156,7 +156,7 @@ def _duty(kind: str) -> str:
 
 
 def _gifts(community) -> list:
-    from models.points import Gift
+    from models.volunteers.points import Gift
 
     gifts = [Gift(name=name, points=cost, stock=stock, community=community, active=True,
                   description=f"积分兑换礼品:{name}") for name, cost, stock in GIFTS]
@@ -168,8 +168,8 @@ def _gifts(community) -> list:
 def _activities(community, teams, people, compounds, users, rng, start, end) -> int:
     """Three activities a month over the year; the past ones completed with their
     sign-ups, check-ins, service records and points; two ahead published, one planned."""
-    from models.places import Station
-    from models.volunteers import CHECKED_IN, Activity, SignUp, complete
+    from models.kernel.places import Station
+    from models.volunteers.activities import CHECKED_IN, Activity, SignUp, complete
 
     stations = list(db.session.scalars(select(Station).where(Station.community_id == community.id)
                                        .order_by(Station.id)))
@@ -225,8 +225,8 @@ def _activities(community, teams, people, compounds, users, rng, start, end) -> 
 
 def _exchanges(community, gifts, users, rng, end) -> int:
     """86 volunteers exchanged points: most collected, some approved or waiting, a few rejected."""
-    from models.points import approve, collect, reject, request_exchange
-    from models.volunteers import REGISTERED, Volunteer
+    from models.volunteers.points import approve, collect, reject, request_exchange
+    from models.volunteers.activities import REGISTERED, Volunteer
 
     rich = list(db.session.scalars(select(Volunteer).where(
         Volunteer.community_id == community.id, Volunteer.status == REGISTERED,
@@ -256,7 +256,7 @@ def _exchanges(community, gifts, users, rng, end) -> int:
 
 def _certificates(community, users, start, end) -> int:
     """志愿服务证明 issued to the five volunteers who served longest (for their records)."""
-    from models.volunteers import ServiceRecord, Volunteer, issue_certificate
+    from models.volunteers.activities import ServiceRecord, Volunteer, issue_certificate
 
     top = db.session.execute(select(ServiceRecord.volunteer_id, func.sum(ServiceRecord.hours))
                              .where(ServiceRecord.community_id == community.id)

@@ -16,19 +16,19 @@ def n() -> int:
 
 
 def street():
-    from models.places import Street
+    from models.kernel.places import Street
 
     return db.session.scalars(select(Street).where(Street.name == "广场街道")).one()
 
 
 def community(name: str = "文化路社区"):
-    from models.places import Community
+    from models.kernel.places import Community
 
     return db.session.scalars(select(Community).where(Community.name == name)).one()
 
 
 def grid(community_name: str = "文化路社区", code: str | None = None):
-    from models.places import Grid
+    from models.kernel.places import Grid
 
     stmt = select(Grid).join(Grid.community).where(Grid.community.has(name=community_name))
     if code:
@@ -37,7 +37,7 @@ def grid(community_name: str = "文化路社区", code: str | None = None):
 
 
 def new_community(name: str | None = None, **values):
-    from models.places import Community
+    from models.kernel.places import Community
 
     i = n()
     return domain.save(Community(street=street(), name=name or f"测试社区{i}",
@@ -45,7 +45,7 @@ def new_community(name: str | None = None, **values):
 
 
 def new_grid(community, name: str | None = None, **values):
-    from models.places import Grid
+    from models.kernel.places import Grid
 
     i = n()
     return domain.save(Grid(community=community, code=values.pop("code", f"T-{i:04d}"),
@@ -53,7 +53,7 @@ def new_grid(community, name: str | None = None, **values):
 
 
 def new_compound(community, grid=None, name: str | None = None, type: str = "sanwu", **values):
-    from models.places import Compound
+    from models.kernel.places import Compound
 
     return domain.save(Compound(community=community, grid=grid, name=name or f"测试小区{n()}",
                                 type=type, **values))
@@ -61,7 +61,7 @@ def new_compound(community, grid=None, name: str | None = None, type: str = "san
 
 def bulk_compounds(community, grid, count: int, prefix: str = "批量小区") -> None:
     """Many compounds at once (no per-row validation: for volume tests only)."""
-    from models.places import Compound
+    from models.kernel.places import Compound
 
     db.session.execute(insert(Compound), [
         {"community_id": community.id, "grid_id": grid.id if grid else None,
@@ -70,7 +70,7 @@ def bulk_compounds(community, grid, count: int, prefix: str = "批量小区") ->
 
 
 def bulk_grids(community, count: int, prefix: str = "批量网格") -> None:
-    from models.places import Grid
+    from models.kernel.places import Grid
 
     db.session.execute(insert(Grid), [
         {"community_id": community.id, "code": f"B{i:05d}", "name": f"{prefix}{i:05d}"}
@@ -79,6 +79,6 @@ def bulk_grids(community, count: int, prefix: str = "批量网格") -> None:
 
 
 def user(username: str):
-    from models.users import AppUser
+    from models.kernel.users import AppUser
 
     return db.session.scalars(select(AppUser).where(AppUser.username == username)).one()

@@ -8,8 +8,8 @@ from sqlalchemy import select
 from app import clock, domain
 from app.domain import DomainError
 from app.extensions import db
-from models import assessments
-from models.assessments import Assessment, AssessmentItem, AssessmentTemplate
+from models.cobuilding import assessments
+from models.cobuilding.assessments import Assessment, AssessmentItem, AssessmentTemplate
 from tests import factories as f
 
 

@@ -13,8 +13,8 @@ from sqlalchemy import func, select
 
 from app import audit, clock
 from app.extensions import db
-from models.audit import AuditLog, LoginLog
-from models.places import Compound
+from models.kernel.audit import AuditLog, LoginLog
+from models.kernel.places import Compound
 from tests import factories as f
 
 
@@ -45,7 +45,7 @@ def test_a_change_is_logged_with_who_where_and_the_request(as_user, ctx):
 
 
 def test_sensitive_values_are_masked_in_the_log(as_user, ctx):
-    from models.people import Person
+    from models.people.people import Person
 
     person = db.session.scalars(select(Person).where(Person.community_id == f.community().id,
                                                      Person.phone.is_not(None)).order_by(Person.id)).first()
@@ -57,7 +57,7 @@ def test_sensitive_values_are_masked_in_the_log(as_user, ctx):
 
 def test_a_deleted_row_keeps_its_last_values(as_user, ctx):
     from app import domain
-    from models.guides import PolicyGuide
+    from models.cobuilding.guides import PolicyGuide
 
     guide = db.session.scalars(select(PolicyGuide).order_by(PolicyGuide.id)).first()
     title, guide_id = guide.title, guide.id

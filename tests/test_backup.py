@@ -12,7 +12,7 @@ from sqlalchemy import func, select, text
 def test_backup_and_restore_round_trip(app, no_isolation, tmp_path):
     from app import backup
     from app.extensions import db
-    from models.places import Compound
+    from models.kernel.places import Compound
 
     runner = app.test_cli_runner()
     folder = tmp_path / "backup"

@@ -14,10 +14,10 @@ from app import clock, domain
 from app.domain import DomainError
 from app.extensions import db
 from app.standards import mask_name
-from models import honours
-from models.attachments import Attachment
-from models.bulletins import Bulletin, next_number
-from models.points import Gift
+from models.volunteers import honours
+from models.kernel.attachments import Attachment
+from models.volunteers.bulletins import Bulletin, next_number
+from models.volunteers.points import Gift
 from tests import factories as f
 from tests.test_honours import new_round, nominate
 from tests.test_points import adults
@@ -75,7 +75,7 @@ def test_the_body_is_sanitized_however_it_is_written(ctx, client):
 
 
 def test_links_stay_within_the_community(ctx):
-    from models.volunteers import Activity
+    from models.volunteers.activities import Activity
 
     foreign_round = new_round(community=f.community("槐荫社区"), period="2025-04")
     assert "本社区" in errors_of(lambda: bulletin(star_rounds=[foreign_round])) or \
@@ -148,8 +148,8 @@ def test_attachments_are_checked_all_or_none_and_served_in_scope(ctx, as_user, f
 
 
 def test_projects_and_meetings_take_attachments_too(ctx, as_user, folder):
-    from models.cobuilding import PledgeProject
-    from models.meetings import Meeting
+    from models.cobuilding.pledges import PledgeProject
+    from models.cobuilding.meetings import Meeting
 
     worker = as_user("worker")
     for entity, path in ((PledgeProject, "pledge-project"), (Meeting, "meeting")):

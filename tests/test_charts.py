@@ -12,7 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app import clock
 from app.extensions import db
-from models.service import Demand
+from models.service.demands import Demand
 from tests import factories as f
 from tests.conftest import login, make_app
 
@@ -33,7 +33,7 @@ def test_the_demand_charts_equal_sql_counts(as_user, ctx):
 
 
 def test_a_grid_worker_sees_only_the_grid(as_user, ctx):
-    from models.users import AppUser
+    from models.kernel.users import AppUser
 
     grid_user = db.session.scalars(select(AppUser).where(AppUser.username == "grid1")).one()
     data = as_user("grid1").get("/demand/chart-data/by_status").json
@@ -58,7 +58,7 @@ def test_the_statement_count_does_not_grow_with_the_data(as_user, ctx, count_que
         worker.get("/demand/chart-data/by_category")
     demand = db.session.scalars(select(Demand).order_by(Demand.id)).first()
     from app import domain
-    from models.service import Demand as D
+    from models.service.demands import Demand as D
 
     for n in range(5):
         copy = D(title=f"图表测试{n}", description="x", category=demand.category, source="phone",
@@ -75,8 +75,8 @@ def widget_model(app, no_isolation):
 
     from app.charts import Chart
     from app.declare import Admin as AdminBase, Scope, field
-    from models.base import Tracked
-    from models.places import Community
+    from models.kernel.base import Tracked
+    from models.kernel.places import Community
 
     class Widget(Tracked, Model):
         __tablename__ = "zz_widget"
@@ -111,7 +111,7 @@ def widget_model(app, no_isolation):
 
 def test_a_chart_declared_on_a_throwaway_model(app, widget_model):
     from app import policy
-    from models.places import Community
+    from models.kernel.places import Community
 
     other = make_app(app.config["SQLALCHEMY_DATABASE_URI"])
     with other.app_context():

@@ -18,9 +18,9 @@ from app import clock, domain
 from app.domain import DomainError
 from app.extensions import db
 from app.standards import mask_name
-from models import cobuilding
-from models.cobuilding import Contribution, Expenditure, Fund, Milestone, PledgeProject
-from models.orgs import Organisation
+from models.cobuilding import pledges as cobuilding
+from models.cobuilding.pledges import Contribution, Expenditure, Fund, Milestone, PledgeProject
+from models.kernel.orgs import Organisation
 from tests import factories as f
 from tests.test_volunteers import _jwt
 
@@ -39,7 +39,7 @@ def project(months=3, **values) -> PledgeProject:
 
 
 def fund(**values) -> Fund:
-    from models.places import Station
+    from models.kernel.places import Station
 
     station = db.session.scalars(select(Station).where(Station.community_id == f.community().id)).first()
     return domain.save(Fund(name=values.pop("name", "测试资金"), community=f.community(), station=station, **values))
@@ -238,7 +238,7 @@ def test_fund_balances_equal_the_account_after_random_sequences(ctx):
 
 def _personal_values() -> list[str]:
     """Every seeded resident's phone and ID number."""
-    from models.people import Person
+    from models.people.people import Person
 
     rows = db.session.execute(select(Person.phone, Person.id_number)).all()
     return [v for row in rows for v in row if v and len(v) >= 7]
@@ -270,8 +270,8 @@ def test_public_boards_and_accounts_show_no_phones_or_id_numbers(client, ctx):
 
 
 def test_the_board_shows_the_unit_s_members_pledges(client, ctx):
-    from models.cobuilding import MemberPledge
-    from models.people import PartyMember
+    from models.cobuilding.pledges import MemberPledge
+    from models.people.people import PartyMember
 
     with_projects = select(PledgeProject.unit_id)
     pledge = db.session.scalars(select(MemberPledge).join(PartyMember).where(  # a unit without a project too

@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 from app import domain
 from app.domain import DomainError
 from app.extensions import db
-from models.places import Compound
-from models.stations import ContactCard, card_contents
+from models.kernel.places import Compound
+from models.cobuilding.stations import ContactCard, card_contents
 from tests import factories as f
 
 
@@ -62,7 +62,7 @@ def test_the_printable_and_public_card(as_user, client, ctx):
 def test_the_qr_code_encodes_the_public_page(app, as_user, ctx):
     """The printed QR code is exactly segno's drawing of the public page's address."""
     from app import qr
-    from views.stations import public_url
+    from views.cobuilding.stations import public_url
 
     compound = yuhui()
     with app.test_request_context():
@@ -77,7 +77,7 @@ def test_the_qr_code_encodes_the_public_page(app, as_user, ctx):
 
 
 def test_no_card_shows_a_resident_s_phone_or_id_number(client, ctx):
-    from models.people import Person
+    from models.people.people import Person
 
     values = [v for row in db.session.execute(select(Person.phone, Person.id_number)).all() for v in row
               if v and len(v) >= 7]

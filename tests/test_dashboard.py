@@ -17,15 +17,15 @@ from sqlalchemy import func, inspect as sa_inspect, select, text
 
 from app import clock
 from app.extensions import db
-from models.bulletins import Bulletin
-from models.care import CareGroup, Visit
-from models.honours import Honoree, StarRound
-from models.people import Household, PartyMember, Person
-from models.places import Compound, Grid
-from models.points import Exchange
-from models.service import Demand
-from models.users import AppUser
-from models.volunteers import Team, Volunteer, team_member
+from models.volunteers.bulletins import Bulletin
+from models.people.care import CareGroup, Visit
+from models.volunteers.honours import Honoree, StarRound
+from models.people.people import Household, PartyMember, Person
+from models.kernel.places import Compound, Grid
+from models.volunteers.points import Exchange
+from models.service.demands import Demand
+from models.kernel.users import AppUser
+from models.volunteers.activities import Team, Volunteer, team_member
 from tests import factories as f
 
 
@@ -178,7 +178,7 @@ def test_the_json_endpoint_answers_bad_charts_and_measures(as_user, ctx):
 def _multiply(tables: list[str], times: int) -> None:
     """Copy every row of ``tables`` ``times - 1`` more times (new ids; unique values made
     unique again), inside the test's transaction (rolled back afterwards)."""
-    from models.base import Model
+    from models.kernel.base import Model
 
     for name in tables:
         table = Model.metadata.tables[name]
@@ -313,9 +313,10 @@ def test_the_dashboard_shows_each_role_what_it_may_see(as_user, ctx, username):
 def test_domain_statistics_plug_in_as_charts(as_user, ctx):
     """The service rates, the volunteers' leaderboard and the takers' ranking are charts
     too (page, JSON and table) with the figures of their domain functions."""
-    from app import rates, volunteer_stats
+    from models.service import rates
+    from models.volunteers import stats as volunteer_stats
     from app.scope import acting_as
-    from models.users import AppUser
+    from models.kernel.users import AppUser
 
     worker = as_user("worker")
     data = worker.get("/demand/chart-data/rates_per_month").json
@@ -338,7 +339,7 @@ def test_domain_statistics_plug_in_as_charts(as_user, ctx):
 
 
 def test_without_its_font_the_brief_says_what_to_do(app, as_user, ctx, monkeypatch, tmp_path):
-    from app import brief
+    from views.reporting import brief
 
     monkeypatch.setattr(brief, "FONT_NAME", "NoSuchFont")
     monkeypatch.setitem(app.config, "BRIEF_FONT", str(tmp_path / "missing.ttf"))

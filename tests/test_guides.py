@@ -11,9 +11,9 @@ from sqlalchemy import select
 from app import clock, domain
 from app.domain import DomainError
 from app.extensions import db
-from models.guides import PolicyGuide, WindowService, window_stats
-from models.mediation import MediationCase
-from models.people import Staff
+from models.cobuilding.guides import PolicyGuide, WindowService, window_stats
+from models.cobuilding.mediation import MediationCase
+from models.people.people import Staff
 from tests import factories as f
 
 

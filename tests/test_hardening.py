@@ -30,15 +30,15 @@ def _all_chinese(messages) -> bool:
 # --------------------------------------------------------------------------- nested writes
 
 def test_a_nested_object_never_creates_a_row(as_user, ctx):
-    from models.places import Community
-    from models.users import AppUser
+    from models.kernel.places import Community
+    from models.kernel.users import AppUser
 
     communities, users = _count(Community), _count(AppUser)
     client = as_user("worker")
     response = client.post("/api/v1/compound/", json={
         "name": "伪造", "type": "sanwu", "community": {"street_id": 1, "name": "伪造社区", "code": "bad"}})
     assert response.status_code == 422 and "community" in response.json["message"]
-    from models.orgs import Organisation
+    from models.kernel.orgs import Organisation
 
     big = db.session.scalars(select(Organisation).where(Organisation.name == "文化路社区大党委")).one()
     response = client.post("/api/v1/position/", json={
@@ -59,7 +59,7 @@ def test_relations_are_ids_of_existing_rows(as_user, ctx):
 # --------------------------------------------------------------------------- written rows stay in scope
 
 def test_a_user_cannot_write_a_row_outside_their_scope(as_user, ctx):
-    from models.orgs import Organisation
+    from models.kernel.orgs import Organisation
 
     before = _count(Organisation)
     client = as_user("worker")
@@ -78,7 +78,7 @@ def test_a_user_cannot_write_a_row_outside_their_scope(as_user, ctx):
 
 
 def test_a_writer_of_another_community_gets_404_on_edit_and_delete(as_user, ctx):
-    from models.places import Compound
+    from models.kernel.places import Compound
 
     target = db.session.scalars(select(Compound).where(Compound.name == "建材宿舍")).one()
     client = as_user("worker2")  # writes compounds, but in 槐荫社区
@@ -207,7 +207,7 @@ def test_api_reads_and_titles_are_chinese(as_user):
 
 def test_one_station_per_compound_is_a_field_error(ctx):
     from app import domain
-    from models.places import Compound, Station
+    from models.kernel.places import Compound, Station
 
     compound = db.session.scalars(select(Compound).where(Compound.name == "建材宿舍")).one()
     with pytest.raises(domain.ValidationFailed) as error:
@@ -218,7 +218,7 @@ def test_one_station_per_compound_is_a_field_error(ctx):
 # --------------------------------------------------------------------------- 字典 in use
 
 def test_dictionary_items_in_use_cannot_be_deleted_or_recoded(as_user, ctx):
-    from models.dictionary import DictItem
+    from models.kernel.dictionary import DictItem
 
     sanwu = db.session.scalars(select(DictItem).where(DictItem.type == "compound_type",
                                                       DictItem.code == "sanwu")).one()
@@ -236,7 +236,7 @@ def test_dictionary_items_in_use_cannot_be_deleted_or_recoded(as_user, ctx):
 # --------------------------------------------------------------------------- audit
 
 def test_security_changes_are_audited_without_passwords(app, as_user, ctx):
-    from models.audit import AuditLog
+    from models.kernel.audit import AuditLog
 
     worker = f.user("worker")
     business = app.appbuilder.sm.find_role("领导查看")
@@ -253,8 +253,8 @@ def test_security_changes_are_audited_without_passwords(app, as_user, ctx):
 
 def test_audit_shows_values_as_users_read_them(as_user, ctx):
     from app import domain
-    from models.audit import AuditLog
-    from models.dictionary import DictItem
+    from models.kernel.audit import AuditLog
+    from models.kernel.dictionary import DictItem
 
     item = db.session.scalars(select(DictItem).where(DictItem.code == "member")).one()
     item.enabled = False
@@ -275,7 +275,7 @@ def test_a_null_list_of_relations_is_an_empty_list(as_user, ctx):
 
 def test_a_time_with_an_offset_is_stored_as_local_time(as_user, ctx):
     """Found by fuzzing the write operations: an offset-aware time was a server error."""
-    from models.meetings import Meeting
+    from models.cobuilding.meetings import Meeting
 
     meeting = db.session.scalars(select(Meeting).where(Meeting.status != "closed").order_by(Meeting.id)).first()
     response = as_user("secretary").put(f"/api/v1/meeting/{meeting.id}", json={"held_at": "2026-11-02T01:30:00+00:00"})

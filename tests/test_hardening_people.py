@@ -37,7 +37,7 @@ def test_special_group_exports_never_label_masked_values(as_user, ctx):
 
 
 def test_a_failed_edit_never_shows_the_kept_value(as_user, ctx):
-    from models.people import Person
+    from models.people.people import Person
 
     person = db.session.scalars(select(Person).where(Person.phone.is_not(None), Person.household_id.is_not(None))
                                 .order_by(Person.id)).first()
@@ -49,15 +49,15 @@ def test_a_failed_edit_never_shows_the_kept_value(as_user, ctx):
 
 
 def _child():
-    from models.people import Person
+    from models.people.people import Person
 
     cutoff = datetime.date.today().replace(year=datetime.date.today().year - 10)
     return db.session.scalars(select(Person).where(Person.birth_date > cutoff).order_by(Person.id)).first()
 
 
 def test_a_childs_name_is_masked_in_the_edit_form_and_the_log(as_user, ctx):
-    from models.audit import AuditLog
-    from models.people import Person
+    from models.kernel.audit import AuditLog
+    from models.people.people import Person
 
     child = _child()
     form = as_user("worker").get(f"/person/edit/{child.id}").get_data(as_text=True)
@@ -70,7 +70,7 @@ def test_a_childs_name_is_masked_in_the_edit_form_and_the_log(as_user, ctx):
 
 
 def test_update_mode_never_matches_rows_by_an_empty_key(ctx):
-    from models.people import Person
+    from models.people.people import Person
     from tests.test_import import _workbook
 
     rows = [{"name": f"无证居民{i}", "residence_type": "流动人口", "compound": "建材宿舍"} for i in range(2)]
@@ -81,7 +81,7 @@ def test_update_mode_never_matches_rows_by_an_empty_key(ctx):
 
 
 def test_a_row_without_a_place_gets_a_field_error(ctx):
-    from models.people import Person
+    from models.people.people import Person
     from tests.test_import import _workbook
 
     result = importer.run(Person, _workbook(Person, [{"name": "无处可住", "residence_type": "流动人口"}]))
@@ -91,9 +91,9 @@ def test_a_row_without_a_place_gets_a_field_error(ctx):
 
 def test_children_follow_a_residents_move(as_user, ctx):
     """A resident in care moved to another grid: tags, care group and visits go along."""
-    from models.care import CareGroup, Visit
-    from models.people import Person, SpecialGroup
-    from models.places import Compound, Grid
+    from models.people.care import CareGroup, Visit
+    from models.people.people import Person, SpecialGroup
+    from models.kernel.places import Compound, Grid
 
     person = db.session.scalars(select(Person).where(Person.care_group.has()).order_by(Person.id)).first()
     target = db.session.scalars(select(Compound).where(Compound.grid_id != person.grid_id,
@@ -113,7 +113,7 @@ def test_children_follow_a_residents_move(as_user, ctx):
 
 
 def test_a_clash_outside_the_scope_tells_nothing_about_it(as_user, ctx):
-    from models.people import Person
+    from models.people.people import Person
 
     someone = db.session.scalars(select(Person).where(Person.id_number.is_not(None)).order_by(Person.id)).first()
     response = as_user("worker2").post("/api/v1/person/", json={
@@ -125,7 +125,7 @@ def test_a_clash_outside_the_scope_tells_nothing_about_it(as_user, ctx):
 
 
 def test_visits_only_for_residents_in_care_and_real_dates(as_user, ctx):
-    from models.people import Person
+    from models.people.people import Person
 
     healthy = db.session.scalars(select(Person).where(~Person.care_group.has(), Person.grid.has(code="WHL-01"))
                                  .order_by(Person.id)).first()
@@ -149,7 +149,7 @@ def test_huge_ids_on_job_and_reveal_routes(as_user):
 def test_special_groups_round_trip_by_id_number(as_user, ctx):
     """Special groups name their resident by ID number in an export, so the file imports
     again even where names are shared."""
-    from models.people import SpecialGroup
+    from models.people.people import SpecialGroup
 
     data = as_user("worker").get("/special-group/export/?reveal=1").data
     db.session.query(SpecialGroup).delete()

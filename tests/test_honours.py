@@ -13,10 +13,10 @@ from app import clock, domain
 from app.domain import DomainError
 from app.extensions import db
 from app.standards import mask_name
-from models import honours
-from models.honours import Commendation, Honoree, StarNominee, StarRound
-from models.points import LedgerEntry
-from models.volunteers import Volunteer
+from models.volunteers import honours
+from models.volunteers.honours import Commendation, Honoree, StarNominee, StarRound
+from models.volunteers.points import LedgerEntry
+from models.volunteers.activities import Volunteer
 from tests import factories as f
 from tests.test_points import adults, balance_in_db, registered
 from tests.test_volunteers import _jwt
@@ -40,7 +40,7 @@ def stranger():
     """A resident of the other community."""
     import datetime
 
-    from models.people import Person
+    from models.people.people import Person
 
     return domain.save(Person(name="槐荫居民", residence_type="registered", community=f.community("槐荫社区"),
                               birth_date=datetime.date(1980, 5, 1)))
@@ -74,7 +74,7 @@ def test_a_round_names_its_month_and_kind(ctx):
 
 
 def test_nominees_live_in_the_round_s_community_and_compound(ctx):
-    from models.people import Person
+    from models.people.people import Person
 
     star_round = new_round()
     assert "其他社区" in errors_of(lambda: nominate(star_round, stranger()))
@@ -97,7 +97,7 @@ def test_nominees_live_in_the_round_s_community_and_compound(ctx):
 # ----------------------------------------------------------------------------- the decision
 
 def test_deciding_pays_each_elected_volunteer_once(ctx):
-    from models.points import rule_points
+    from models.volunteers.points import rule_points
 
     star_round = new_round(stars=2)
     people = adults(3, offset=310)
@@ -129,7 +129,7 @@ def test_deciding_pays_each_elected_volunteer_once(ctx):
 
 
 def test_an_annual_commendation_is_announced_once(ctx):
-    from models.points import rule_points
+    from models.volunteers.points import rule_points
 
     commendation = domain.save(Commendation(community=f.community(), year=clock.today().year, title="测试表彰"))
     assert "请先添加" in errors_of(lambda: honours.announce(commendation))

@@ -148,11 +148,11 @@ def _pages(app):
 def _usernames():
     """Data that may be Latin: user names, 字典 codes and service codes."""
     from app.extensions import db
-    from models.service import ServiceCategory
-    from models.dictionary import DictItem
-    from models.users import AppUser
+    from models.service.demands import ServiceCategory
+    from models.kernel.dictionary import DictItem
+    from models.kernel.users import AppUser
 
-    from models.audit import LoginLog
+    from models.kernel.audit import LoginLog
 
     return {u.username for u in db.session.query(AppUser).all()} | \
         {name for (name,) in db.session.query(LoginLog.username).distinct() if name} | \

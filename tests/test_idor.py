@@ -78,7 +78,7 @@ def test_another_community_cannot_reach_the_row(app, ctx, as_user, scoped, entit
         assert row.id not in listed.json["ids"]
     exported = other.get(f"{route}/export/")
     if exported.status_code == 200:
-        from models.audit import AuditLog
+        from models.kernel.audit import AuditLog
 
         entry = db.session.scalars(select(AuditLog).where(AuditLog.action == "export", AuditLog.entity == entity)
                                    .order_by(AuditLog.id.desc())).first()
@@ -97,7 +97,7 @@ def _make_one(model, column, community_id):
 
 
 def test_charts_hold_only_the_users_rows(app, ctx, as_user):
-    from models.service import Demand
+    from models.service.demands import Demand
 
     other = as_user("worker2")
     there = f.community("槐荫社区").id

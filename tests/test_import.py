@@ -45,7 +45,7 @@ def _count(model, *where):
 
 
 def test_template_has_headers_dropdowns_and_text_columns(ctx):
-    from models.people import Person
+    from models.people.people import Person
 
     book = load_workbook(io.BytesIO(importer.template(Person)))
     sheet = book.worksheets[0]
@@ -60,7 +60,7 @@ def test_template_has_headers_dropdowns_and_text_columns(ctx):
 
 
 def test_1000_rows_with_3_bad_rows_write_nothing_then_the_fixed_file_imports(ctx):
-    from models.people import Person
+    from models.people.people import Person
 
     rows = _person_rows(1000)
     bad = {17: ("id_number", rows[17]["id_number"][:-1] + ("0" if rows[17]["id_number"][-1] != "0" else "1")),
@@ -92,7 +92,7 @@ def test_1000_rows_with_3_bad_rows_write_nothing_then_the_fixed_file_imports(ctx
 
 
 def test_real_files_are_tolerated(ctx):
-    from models.people import Person
+    from models.people.people import Person
 
     rows = _person_rows(4)
     rows[0]["id_number"] = rows[0]["id_number"].translate(str.maketrans("0123456789", "０１２３４５６７８９"))
@@ -113,7 +113,7 @@ def test_real_files_are_tolerated(ctx):
 def test_ids_stored_as_numbers(ctx):
     from openpyxl import Workbook
 
-    from models.people import Person
+    from models.people.people import Person
 
     book = Workbook()
     sheet = book.active
@@ -134,7 +134,7 @@ def test_ids_stored_as_numbers(ctx):
 def test_not_an_xlsx_or_wrong_headers(ctx):
     from openpyxl import Workbook
 
-    from models.people import Person
+    from models.people.people import Person
 
     result = importer.run(Person, b"name,id\n1,2\n")
     assert result.file_errors and "xlsx" in result.file_errors[0]
@@ -148,7 +148,7 @@ def test_not_an_xlsx_or_wrong_headers(ctx):
 
 
 def test_update_existing_rows_by_id_number(ctx):
-    from models.people import Person
+    from models.people.people import Person
 
     person = db.session.scalars(select(Person).where(Person.id_number.is_not(None)).order_by(Person.id)).first()
     cols = importer.columns(Person)
@@ -166,7 +166,7 @@ def test_update_existing_rows_by_id_number(ctx):
 
 
 def test_references_are_scoped(ctx):
-    from models.people import Person
+    from models.people.people import Person
 
     rows = _person_rows(1)
     rows[0]["compound"] = "槐荫新村"  # 槐荫社区: outside the worker's scope
@@ -210,7 +210,7 @@ def _sheets(model, sheets: dict, *, template: bool = False) -> bytes:
 
 def test_every_sheet_with_the_header_is_imported(ctx):
     """Issue 16, D6: the second sheet's rows were ignored without a word."""
-    from models.people import Person
+    from models.people.people import Person
 
     rows = _person_rows(5, start=81000)
     before = _count(Person)
@@ -222,7 +222,7 @@ def test_every_sheet_with_the_header_is_imported(ctx):
 
 
 def test_an_error_on_the_second_sheet_names_sheet_and_row_and_writes_nothing(ctx):
-    from models.people import Person
+    from models.people.people import Person
 
     rows = _person_rows(5, start=82000)
     rows[4]["phone"] = "12"
@@ -242,7 +242,7 @@ def test_an_error_on_the_second_sheet_names_sheet_and_row_and_writes_nothing(ctx
 
 
 def test_rows_on_a_sheet_without_the_header_refuse_the_file_naming_the_sheet(ctx):
-    from models.people import Person
+    from models.people.people import Person
 
     rows = _person_rows(3, start=83000)
     before = _count(Person)
@@ -262,7 +262,7 @@ def test_rows_on_a_sheet_without_the_header_refuse_the_file_naming_the_sheet(ctx
 
 
 def test_formula_cells_without_values_are_refused_naming_the_cells(ctx):
-    from models.people import Person
+    from models.people.people import Person
 
     rows = _person_rows(3, start=84000)
     book = load_workbook(io.BytesIO(_workbook(Person, rows)))
@@ -281,7 +281,7 @@ def test_formula_cells_without_values_are_refused_naming_the_cells(ctx):
 
 def test_error_workbook_rows_are_the_uploaded_files_own(ctx):
     """A filled-in template (instructions in row 2): the error row is where the user put it."""
-    from models.people import Person
+    from models.people.people import Person
 
     rows = _person_rows(3, start=85000)
     rows[1]["ethnicity"] = "火星族"   # in row 4 of the file
@@ -297,7 +297,7 @@ def test_error_workbook_rows_are_the_uploaded_files_own(ctx):
 
 
 def test_import_through_the_ui_shows_progress_and_errors(app, as_user, ctx):
-    from models.people import Person
+    from models.people.people import Person
 
     rows = _person_rows(30)
     rows[5]["phone"] = "12"
@@ -326,7 +326,7 @@ def test_import_through_the_ui_shows_progress_and_errors(app, as_user, ctx):
 
 def test_export_neutralises_formulas(as_user, ctx):
     from app import domain
-    from models.people import Person
+    from models.people.people import Person
 
     domain.save(Person(name="=HYPERLINK(\"http://x\")", residence_type="registered", community=f.community(),
                        employer="+1+1", notes="@SUM(A1)"))
@@ -339,7 +339,7 @@ def test_export_neutralises_formulas(as_user, ctx):
 def test_round_trip_into_an_empty_database(app, as_user, ctx, tmp_path):
     """Households and residents of a compound, exported (revealed) and imported into a
     database that has the places but no people, give the same rows."""
-    from models.people import Household, Person
+    from models.people.people import Household, Person
     from tests.conftest import make_app
 
     client = as_user("worker")
@@ -380,7 +380,7 @@ def test_round_trip_into_an_empty_database(app, as_user, ctx, tmp_path):
 @pytest.mark.usefixtures("no_isolation")
 def test_an_import_killed_midway_leaves_nothing(app, tmp_path):
     """SIGKILL while the rows are being written: the transaction dies with the process."""
-    from models.people import Person
+    from models.people.people import Person
 
     with app.app_context():
         data = _workbook(Person, _person_rows(4000, start=50000, region="420104"))

@@ -22,7 +22,7 @@ from app import create_app
 app = create_app()
 with app.app_context():
     from app import jobs
-    from models.people import Person
+    from models.people.people import Person
     user = app.appbuilder.sm.find_user(username="worker")
     with open(sys.argv[1], "rb") as fh:
         job = jobs.start_import(Person, fh.read(), "big.xlsx", user, False)
@@ -41,8 +41,8 @@ def _status(client, job_id):
 
 @pytest.mark.usefixtures("no_isolation")
 def test_a_killed_job_is_seen_failed_within_the_stale_window(app, as_user, tmp_path):
-    from models.jobs import ImportJob
-    from models.people import Person
+    from models.kernel.jobs import ImportJob
+    from models.people.people import Person
 
     with app.app_context():
         data = _workbook(Person, _person_rows(3000, start=70000, region="420105"))
@@ -102,7 +102,7 @@ def test_a_running_job_is_not_judged_dead(app, as_user, ctx):
     """A job whose heartbeat is fresh stays running (no false alarm); an old heartbeat
     file without a process behind it is failed, once, with a consistent answer."""
     from app import jobs
-    from models import jobs as J
+    from models.kernel import jobs as J
     from tests import factories as f
 
     job = J.ImportJob(entity="Person", filename="x.xlsx", user_id=f.user("worker").id)

@@ -76,8 +76,8 @@ def test_script_in_free_text_is_escaped_everywhere(app, ctx, as_user, entity):
 
 
 def test_public_and_print_pages_escape_what_staff_typed(app, ctx, as_user, client):
-    from models.honours import StarNominee
-    from models.places import Compound
+    from models.volunteers.honours import StarNominee
+    from models.kernel.places import Compound
 
     secretary = as_user("secretary")
     nominee = db.session.scalars(select(StarNominee).order_by(StarNominee.id)).first()
@@ -89,7 +89,7 @@ def test_public_and_print_pages_escape_what_staff_typed(app, ctx, as_user, clien
         page = client.get(url).get_data(as_text=True)
         for raw in RAW:
             assert raw not in page, (url, raw)
-    from models.stations import ContactCard
+    from models.cobuilding.stations import ContactCard
 
     card = db.session.scalars(select(ContactCard).where(ContactCard.compound_id == compound.id)).first()
     if card is not None:
@@ -100,7 +100,7 @@ def test_public_and_print_pages_escape_what_staff_typed(app, ctx, as_user, clien
 def test_excel_exports_hold_no_formula(app, ctx, as_user):
     import openpyxl
 
-    from models.places import Compound
+    from models.kernel.places import Compound
 
     compound = db.session.scalars(select(Compound).order_by(Compound.name)).first()
     compound.name = "=HYPERLINK(\"http://evil.example\",\"点我\")"
@@ -117,7 +117,7 @@ def test_excel_exports_hold_no_formula(app, ctx, as_user):
 def test_sql_like_text_in_searches_is_only_text(app, ctx, as_user, text):
     from urllib.parse import quote
 
-    from models.places import Compound
+    from models.kernel.places import Compound
 
     worker = as_user("worker")
     before = db.session.scalar(select(db.func.count()).select_from(Compound))
@@ -133,7 +133,7 @@ def test_sql_like_text_in_searches_is_only_text(app, ctx, as_user, text):
 
 
 def test_percent_and_underscore_are_searched_as_themselves(app, ctx, as_user):
-    from models.places import Compound
+    from models.kernel.places import Compound
 
     compound = db.session.scalars(select(Compound).where(Compound.community_id == select(Compound.community_id)
                                                           .order_by(Compound.id).limit(1).scalar_subquery())

@@ -18,11 +18,11 @@ from sqlalchemy import func, select
 from app import clock, domain
 from app.domain import DomainError
 from app.extensions import db
-from models import honours, points, volunteers
-from models.cobuilding import Contribution, Expenditure, Fund
-from models.honours import Commendation, Honoree
-from models.points import Exchange, Gift, LedgerEntry
-from models.volunteers import ServiceRecord, Volunteer
+from models.volunteers import honours, points, activities as volunteers
+from models.cobuilding.pledges import Contribution, Expenditure, Fund
+from models.volunteers.honours import Commendation, Honoree
+from models.volunteers.points import Exchange, Gift, LedgerEntry
+from models.volunteers.activities import ServiceRecord, Volunteer
 from tests import factories as f
 from tests.test_cobuilding import fund, give, spend
 from tests.test_honours import new_round, nominate

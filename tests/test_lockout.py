@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from app import clock
 from app.extensions import db
-from models.audit import AuthLock, LoginLog
+from models.kernel.audit import AuthLock, LoginLog
 from tests.conftest import PASSWORD
 
 T0 = datetime.datetime(2026, 11, 20, 9, 0)
@@ -115,7 +115,7 @@ def test_the_limit_and_the_time_are_settings(app, client, ctx, monkeypatch):
 
 
 def test_the_security_administrator_unlocks(app, client, ctx, as_user):
-    from models.users import AppUser
+    from models.kernel.users import AppUser
 
     with clock.frozen(T0):
         for n in range(5):

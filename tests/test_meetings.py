@@ -12,10 +12,10 @@ from sqlalchemy import select
 from app import clock, domain
 from app.domain import DomainError
 from app.extensions import db
-from models import meetings
-from models.meetings import Decision, Meeting
-from models.places import Compound
-from models.service import Demand, ServiceCategory
+from models.cobuilding import meetings
+from models.cobuilding.meetings import Decision, Meeting
+from models.kernel.places import Compound
+from models.service.demands import Demand, ServiceCategory
 from tests import factories as f
 
 

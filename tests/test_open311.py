@@ -160,39 +160,39 @@ def xml_items(root, item):
 
 
 def demand_count():
-    from models.service import Demand
+    from models.service.demands import Demand
 
     return db.session.scalar(select(func.count()).select_from(Demand))
 
 
 def categories():
-    from models.service import ServiceCategory
+    from models.service.demands import ServiceCategory
 
     return {c.code: c for c in db.session.scalars(select(ServiceCategory))}
 
 
 def demo_client():
-    from models.service import ApiClient
+    from models.service.demands import ApiClient
 
     return db.session.scalars(select(ApiClient).where(ApiClient.name == DEMO_API_CLIENT)).one()
 
 
 def a_compound(community_name="文化路社区"):
-    from models.places import Compound
+    from models.kernel.places import Compound
 
     return db.session.scalars(select(Compound).join(Compound.community).where(
         Compound.community.has(name=community_name), Compound.grid_id.isnot(None)).order_by(Compound.id)).first()
 
 
 def demand(number):
-    from models.service import Demand
+    from models.service.demands import Demand
 
     db.session.expire_all()
     return db.session.scalars(select(Demand).where(Demand.number == number)).one()
 
 
 def seeded(status):
-    from models.service import Demand
+    from models.service.demands import Demand
 
     return db.session.scalars(select(Demand).where(Demand.status == status).order_by(Demand.id)).first()
 
@@ -379,7 +379,7 @@ def _good(**extra):
 
 
 def test_post_files_a_demand_in_the_clients_community(client, ctx):
-    from models.audit import AuditLog
+    from models.kernel.audit import AuditLog
 
     compound = a_compound()
     before = demand_count()
@@ -569,7 +569,7 @@ def test_post_accepts_api_key_in_the_query_string_too(client, ctx):
 def _personal_data():
     """Every requester's name and phone, the free-text addresses and descriptions, the
     takers' names, and the rooms of the requesters, as seeded."""
-    from models.service import Demand
+    from models.service.demands import Demand
 
     secrets = set()
     for row in db.session.scalars(select(Demand)):
@@ -611,7 +611,7 @@ def test_requests_carry_no_personal_data(client, ctx):
 
 
 def test_request_fields_follow_the_demand(client, ctx):
-    from models.service import OPEN
+    from models.service.demands import OPEN
 
     body = all_requests(client)
     numbers = {item["service_request_id"]: item for item in body}
@@ -647,7 +647,7 @@ def test_request_fields_follow_the_demand(client, ctx):
 
 
 def test_agency_responsible(client, ctx):
-    from models.service import Demand
+    from models.service.demands import Demand
 
     by_unit = db.session.scalars(select(Demand).where(Demand.assigned_unit_id.isnot(None))).first()
     by_member = db.session.scalars(select(Demand).where(Demand.assigned_member_id.isnot(None))).first()
@@ -701,7 +701,7 @@ def test_list_json_equals_xml(client, ctx):
 
 
 def test_list_default_is_the_last_90_days_newest_first(client, ctx):
-    from models.service import Demand
+    from models.service.demands import Demand
 
     body = all_requests(client)
     now = clock.now()
@@ -718,7 +718,7 @@ def test_list_default_is_the_last_90_days_newest_first(client, ctx):
 
 
 def test_list_status_filter(client, ctx):
-    from models.service import OPEN, Demand
+    from models.service.demands import OPEN, Demand
 
     everything = all_requests(client)
     opened = all_requests(client, status="open")
@@ -820,7 +820,7 @@ def test_list_bad_dates(client, case, fmt):
 
 
 def test_list_is_capped(client, ctx, monkeypatch):
-    from views import open311
+    from views.service import open311
 
     everything = all_requests(client)
     monkeypatch.setattr(open311, "MAX_RESULTS", 7)
@@ -916,7 +916,7 @@ def test_control_characters_do_not_break_the_xml(client, ctx):
 # ----------------------------------------------------------------------------- command line
 
 def test_cli_add_client_and_revoke(app, client, ctx):
-    from models.service import ApiClient, hash_secret
+    from models.service.demands import ApiClient, hash_secret
 
     runner = app.test_cli_runner()
     result = runner.invoke(args=["open311", "add-client", "12345热线", "--community", "文化路社区"])

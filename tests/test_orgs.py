@@ -7,7 +7,7 @@ from app.extensions import db
 
 
 def _org(name):
-    from models.orgs import Organisation
+    from models.kernel.orgs import Organisation
 
     return db.session.scalars(select(Organisation).where(Organisation.name == name)).one()
 
@@ -48,7 +48,7 @@ def test_list_filter_by_subtree(as_user, ctx):
 
 def test_position_follows_its_organisation(ctx):
     from app import domain
-    from models.orgs import Position
+    from models.kernel.orgs import Position
 
     branch = _org("第一网格党支部")
     position = domain.save(Position(organisation=branch, title="secretary", holder_name="测试书记"))

@@ -13,7 +13,7 @@ from tests import factories as f
 
 
 def _person(**values):
-    from models.people import Person
+    from models.people.people import Person
 
     base = dict(name="测试居民", residence_type="registered", community=f.community())
     base.update(values)
@@ -74,11 +74,11 @@ def test_unknown_dictionary_values(ctx):
 
 
 def test_a_household_in_another_community_is_refused_for_a_worker(as_user, ctx):
-    from models.people import Household
+    from models.people.people import Household
 
     other = db.session.scalars(select(Household).where(Household.community_id != f.community().id)).first()
     if other is None:  # 槐荫社区 has a building but no households in the demo: make one
-        from models.places import Building, Unit
+        from models.kernel.places import Building, Unit
 
         building = db.session.scalars(select(Building).join(Building.compound)
                                       .where(Building.community_id == f.community("槐荫社区").id)).first()
@@ -91,7 +91,7 @@ def test_a_household_in_another_community_is_refused_for_a_worker(as_user, ctx):
 
 
 def test_one_head_per_household(ctx):
-    from models.people import Household, Person
+    from models.people.people import Household, Person
 
     household = db.session.scalars(select(Household).order_by(Household.id)).first()
     errors = _errors(Person(name="第二户主", residence_type="registered", household=household, relation="02"))
@@ -99,7 +99,7 @@ def test_one_head_per_household(ctx):
 
 
 def test_a_member_needs_a_relation(ctx):
-    from models.people import Household, Person
+    from models.people.people import Household, Person
 
     household = db.session.scalars(select(Household).order_by(Household.id)).first()
     errors = _errors(Person(name="无关系", residence_type="registered", household=household))
@@ -107,7 +107,7 @@ def test_a_member_needs_a_relation(ctx):
 
 
 def test_person_takes_place_from_household(ctx):
-    from models.people import Household, Person
+    from models.people.people import Household, Person
 
     household = db.session.scalars(select(Household).order_by(Household.id)).first()
     person = domain.save(Person(name="新成员", residence_type="registered", household=household, relation="20"))
@@ -116,14 +116,14 @@ def test_person_takes_place_from_household(ctx):
 
 
 def test_merchant_licence_and_place(ctx):
-    from models.people import Merchant, credit_check_char
+    from models.people.people import Merchant, credit_check_char
 
     first17 = "91420902MA4AAAAA0"
     good = first17 + credit_check_char(first17)
     bad = first17 + ("0" if good[-1] != "0" else "1")
     errors = _errors(Merchant(shop_name="某店", owner_name="某人", licence_no=bad, community=f.community()))
     assert "licence_no" in errors and "road" in errors
-    from models.places import Road
+    from models.kernel.places import Road
 
     road = db.session.scalars(select(Road).where(Road.name == "文化路")).first()
     merchant = domain.save(Merchant(shop_name="某店", owner_name="某人", licence_no=good.lower(), road=road))
@@ -131,7 +131,7 @@ def test_merchant_licence_and_place(ctx):
 
 
 def test_special_group_rules(ctx):
-    from models.people import Person, SpecialGroup
+    from models.people.people import Person, SpecialGroup
 
     person = db.session.scalars(select(Person).order_by(Person.id)).first()
     errors = _errors(SpecialGroup(person=person, type="disabled"))
@@ -141,8 +141,8 @@ def test_special_group_rules(ctx):
 
 
 def test_party_member_rules(ctx):
-    from models.orgs import Organisation
-    from models.people import PartyMember, Person
+    from models.kernel.orgs import Organisation
+    from models.people.people import PartyMember, Person
 
     person = db.session.scalars(select(Person).where(Person.party_membership == None)  # noqa: E711
                                 .order_by(Person.id)).first()
@@ -152,8 +152,8 @@ def test_party_member_rules(ctx):
 
 
 def test_one_head_per_place(ctx):
-    from models.people import Head, Person
-    from models.places import Compound
+    from models.people.people import Head, Person
+    from models.kernel.places import Compound
 
     compound = db.session.scalars(select(Compound).where(Compound.name == "建材宿舍")).one()
     person = db.session.scalars(select(Person).order_by(Person.id)).first()
@@ -162,15 +162,15 @@ def test_one_head_per_place(ctx):
 
 
 def test_staff_grid_worker_needs_grid(ctx):
-    from models.people import Staff
+    from models.people.people import Staff
 
     errors = _errors(Staff(name="某网格员", post="grid_worker", community=f.community()))
     assert "grid" in errors
 
 
 def test_care_group_and_visit_rules(ctx):
-    from models.care import CareGroup, Visit
-    from models.people import Person
+    from models.people.care import CareGroup, Visit
+    from models.people.people import Person
 
     healthy = db.session.scalars(select(Person).where(~Person.special_groups.any()).order_by(Person.id)).first()
     errors = _errors(CareGroup(person=healthy))
@@ -181,8 +181,8 @@ def test_care_group_and_visit_rules(ctx):
 
 
 def test_demo_people_figures(ctx):
-    from models.care import CareGroup, Visit
-    from models.people import Head, Household, Merchant, PartyMember, Person, SpecialGroup, Staff
+    from models.people.care import CareGroup, Visit
+    from models.people.people import Head, Household, Merchant, PartyMember, Person, SpecialGroup, Staff
 
     def count(model, *where):
         return db.session.scalar(select(func.count()).select_from(model).where(*where))

@@ -12,13 +12,13 @@ from tests import factories as f
 
 
 def _grid(code):
-    from models.places import Grid
+    from models.kernel.places import Grid
 
     return db.session.scalars(select(Grid).where(Grid.code == code)).one()
 
 
 def test_grid_worker_sees_only_their_grids_residents(as_user, ctx):
-    from models.people import Person
+    from models.people.people import Person
 
     grid = _grid("WHL-01")
     expected = db.session.scalar(select(func.count()).select_from(Person).where(Person.grid_id == grid.id))
@@ -32,7 +32,7 @@ def test_grid_worker_sees_only_their_grids_residents(as_user, ctx):
 
 
 def test_grid_worker_sees_only_their_grids_visits_and_overdue(as_user, ctx):
-    from models.care import Visit, overdue
+    from models.people.care import Visit, overdue
 
     grid = _grid("WHL-01")
     client = as_user("grid1")
@@ -49,7 +49,7 @@ def test_grid_worker_sees_only_their_grids_visits_and_overdue(as_user, ctx):
 
 
 def test_grid_worker_exports_only_their_grid(as_user, ctx):
-    from models.people import Person
+    from models.people.people import Person
 
     grid = _grid("WHL-01")
     data = as_user("grid1").get("/person/export/")
@@ -67,8 +67,8 @@ def test_community_worker_sees_no_resident_of_another_community(as_user, ctx):
 
 def test_volunteer_sees_and_visits_only_the_residents_they_care_for(as_user, ctx):
     """党员志愿者 (仅本人): the residents of the care groups they belong to, their own visits."""
-    from models.care import CareGroup
-    from models.people import PartyMember, Person
+    from models.people.care import CareGroup
+    from models.people.people import PartyMember, Person
 
     me = db.session.scalars(select(PartyMember).where(PartyMember.user.has(username="volunteer"))).one()
     mine = db.session.scalars(select(Person).where(Person.care_group.has(CareGroup.members.contains(me)))).all()
@@ -90,8 +90,8 @@ def test_volunteer_sees_and_visits_only_the_residents_they_care_for(as_user, ctx
 
 
 def test_partner_liaison_sees_only_the_members_of_their_unit(as_user, ctx):
-    from models.orgs import Organisation
-    from models.people import PartyMember
+    from models.kernel.orgs import Organisation
+    from models.people.people import PartyMember
 
     unit = db.session.scalars(select(Organisation).where(Organisation.name == "孝感市盐业公司")).one()
     expected = db.session.scalar(select(func.count()).select_from(PartyMember)

@@ -15,16 +15,16 @@ from sqlalchemy import delete, func, select, text
 from app import domain
 from app.domain import DomainError
 from app.extensions import db
-from models import points, volunteers
-from models.points import Exchange, Gift, LedgerEntry
-from models.volunteers import Volunteer
+from models.volunteers import points, activities as volunteers
+from models.volunteers.points import Exchange, Gift, LedgerEntry
+from models.volunteers.activities import Volunteer
 from tests import factories as f
 from tests.conftest import is_postgres
 
 
 def adults(count: int, community_name: str = "文化路社区", offset: int = 0):
     """Residents of 18–60 who are not volunteers yet."""
-    from models.people import Person
+    from models.people.people import Person
 
     today = datetime.date.today()
     rows = db.session.scalars(

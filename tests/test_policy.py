@@ -37,7 +37,7 @@ def test_admins_can_still_create_their_own_roles(app, ctx):
 
 
 def test_no_demo_user_holds_the_framework_admin_role(app, ctx):
-    from models.users import AppUser
+    from models.kernel.users import AppUser
     from app.extensions import db
 
     for user in db.session.query(AppUser).all():

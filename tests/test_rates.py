@@ -1,4 +1,4 @@
-"""Service rates of the 三单 loop (app.rates) and their page: exact figures on a small set
+"""Service rates of the 三单 loop (models.service.rates) and their page: exact figures on a small set
 of demands with known times, in a community of their own (in 2024, long before the
 demo's demands), zero denominators, data scope, a constant number of statements, the
 page for the roles, bad input, and the demo's figures."""
@@ -45,9 +45,9 @@ def loop(ctx):
 
     A: 24 hours to take, 7 days to resolve; B: 4 hours, 2 days.
     """
-    from models.orgs import Organisation
-    from models.people import PartyMember, Person
-    from models.service import (CANCEL, CLAIM, DISPATCH, MARK_DUPLICATE, RATE, RESOLVE, START as BEGIN, TAKE,
+    from models.kernel.orgs import Organisation
+    from models.people.people import PartyMember, Person
+    from models.service.demands import (CANCEL, CLAIM, DISPATCH, MARK_DUPLICATE, RATE, RESOLVE, START as BEGIN, TAKE,
                                 Demand, ServiceCategory, act, create)
 
     community = f.new_community()
@@ -131,7 +131,7 @@ def _scoped(username, kind, node):
 
 
 def test_totals_rates_and_means(loop):
-    from app import rates
+    from models.service import rates
 
     report = rates.report(START, END, user=None)
     t = report.total
@@ -148,7 +148,7 @@ def test_totals_rates_and_means(loop):
 
 
 def test_by_month_with_zero_denominators(loop):
-    from app import rates
+    from models.service import rates
 
     months = rates.breakdown("period", START, END, user=None)
     assert [m.key for m in months] == [datetime.date(2024, 1, 1), datetime.date(2024, 2, 1),
@@ -175,7 +175,7 @@ def test_by_month_with_zero_denominators(loop):
 
 
 def test_empty_months_are_rows_of_zeros_and_none(loop):
-    from app import rates
+    from models.service import rates
 
     rows = rates.breakdown("month", T(2023, 6, 1), T(2023, 12, 1), user=None)
     assert [r.label for r in rows] == ["2023-06", "2023-07", "2023-08", "2023-09", "2023-10", "2023-11"]
@@ -186,7 +186,7 @@ def test_empty_months_are_rows_of_zeros_and_none(loop):
 
 
 def test_by_week_and_by_day(loop):
-    from app import rates
+    from models.service import rates
 
     weeks = rates.breakdown("period", T(2024, 1, 1), T(2024, 2, 1), user=None, unit="week")
     # weeks start on Monday; d3 was filed on Sunday 21 January: the week of the 15th
@@ -198,7 +198,7 @@ def test_by_week_and_by_day(loop):
 
 
 def test_by_grid_and_by_category(loop):
-    from app import rates
+    from models.service import rates
 
     grids = rates.breakdown("grid", START, END, user=None)
     assert [(g.key, g.collected) for g in grids] == [(loop.g1.id, 5), (loop.g2.id, 3), (None, 1)]
@@ -223,7 +223,7 @@ def test_by_grid_and_by_category(loop):
 
 
 def test_takers_and_rankings(loop):
-    from app import rates
+    from models.service import rates
 
     takers = {t.key: t for t in rates.breakdown("taker", START, END, user=None)}
     u1, u2 = takers[("unit", loop.u1.id)], takers[("unit", loop.u2.id)]
@@ -244,7 +244,7 @@ def test_takers_and_rankings(loop):
 
 
 def test_ties_share_their_rank(ctx):
-    from app.rates import Rates, rank
+    from models.service.rates import Rates, rank
 
     def member(i, name, taken, resolved, ratings):
         return Rates(key=("member", i), label=name, taken=taken, resolved=resolved, rated=len(ratings),
@@ -257,7 +257,7 @@ def test_ties_share_their_rank(ctx):
 
 
 def test_plain_values_for_the_charts(loop):
-    from app import rates
+    from models.service import rates
 
     jan = rates.breakdown("month", START, END, user=None)[0].as_dict()
     assert jan["key"] == "2024-01-01" and jan["collected"] == 4 and jan["response_rate"] == pytest.approx(2 / 3)
@@ -265,7 +265,7 @@ def test_plain_values_for_the_charts(loop):
 
 
 def test_scope_grid_worker_and_another_community(loop):
-    from app import rates
+    from models.service import rates
 
     grid_worker = _scoped("grid1", scope.GRID, loop.g1)
     report = rates.report(START, END, user=grid_worker)
@@ -286,7 +286,7 @@ def test_scope_grid_worker_and_another_community(loop):
 
 
 def test_acting_user_is_the_default_scope(loop):
-    from app import rates
+    from models.service import rates
 
     with scope.acting_as(f.user("worker2")):
         assert rates.report(START, END).total.collected == 0
@@ -294,7 +294,7 @@ def test_acting_user_is_the_default_scope(loop):
 
 
 def test_statements_are_few_and_constant(loop, count_queries):
-    from app import rates
+    from models.service import rates
 
     user = _scoped("worker", scope.COMMUNITY, loop.community)
     (user.scope_kind, user.scope_street_id, user.scope_community_id, user.scope_grid_id, user.id)  # loaded
@@ -315,7 +315,7 @@ def test_statements_are_few_and_constant(loop, count_queries):
 
 
 def test_unknown_dimension_or_unit(ctx):
-    from app import rates
+    from models.service import rates
 
     with pytest.raises(ValueError):
         rates.breakdown("colour", START, END)
@@ -326,7 +326,7 @@ def test_unknown_dimension_or_unit(ctx):
 def test_demo_seed(ctx):
     """The case study: 150 demands collected, 112 taken by 10 unit party organisations
     and 82 sinking party members."""
-    from app import rates
+    from models.service import rates
 
     report = rates.report(clock.now() - datetime.timedelta(days=400), clock.now() + datetime.timedelta(days=1),
                           user=f.user("secretary"))
@@ -431,7 +431,7 @@ def test_bad_input_is_explained(as_user, query, message):
 
 
 def test_default_period_and_month_input(app):
-    from views.rates import default_period, parse_day
+    from views.service.rates import default_period, parse_day
 
     assert default_period(datetime.date(2026, 1, 15)) == (datetime.date(2025, 11, 1), datetime.date(2026, 1, 31))
     assert default_period(datetime.date(2024, 3, 31)) == (datetime.date(2024, 1, 1), datetime.date(2024, 3, 31))

@@ -112,7 +112,7 @@ def test_sort_by_any_list_column(app, ctx, as_user, column):
     from sqlalchemy.orm import aliased
 
     from app.extensions import db
-    from models.places import Community, Compound, Grid
+    from models.kernel.places import Community, Compound, Grid
 
     client = as_user("worker")
     whl = f.community()
@@ -244,8 +244,8 @@ def test_generated_pages_are_chinese(app, ctx, as_user):
 
 def test_custom_view_extends_the_generated_one(app, ctx, as_user, count_queries):
     from app.registry import generated_view, view_class
-    from models.orgs import Organisation
-    from views.organisations import OrganisationView
+    from models.kernel.orgs import Organisation
+    from views.kernel.organisations import OrganisationView
 
     assert view_class(Organisation) is OrganisationView
     assert issubclass(OrganisationView, generated_view(Organisation))

@@ -13,7 +13,7 @@ from tests import factories as f
 
 
 def _compound_of_grid(code: str):
-    from models.places import Compound, Grid
+    from models.kernel.places import Compound, Grid
 
     return db.session.scalars(select(Compound).join(Compound.grid).where(Grid.code == code)
                               .order_by(Compound.id)).first()
@@ -48,7 +48,7 @@ def test_grid_worker_cannot_reach_another_grids_row_through_the_api(as_user, gri
 
 def test_grid_worker_writes_only_in_their_grid(as_user, ctx):
     """grid1 may edit buildings; those of grid B answer 404 to UI and API alike."""
-    from models.places import Building, Grid
+    from models.kernel.places import Building, Grid
 
     other = db.session.scalars(select(Building).join(Building.grid).where(Grid.code == "WHL-02")).first()
     own = db.session.scalars(select(Building).join(Building.grid).where(Grid.code == "WHL-01")).first()
@@ -85,7 +85,7 @@ def test_out_of_scope_parent_is_refused(as_user, ctx):
     html = client.post("/building/add", data={"compound": other.id, "name": "99栋"}).get_data(as_text=True)
     assert "所选小区不在您的数据范围内" in html
     assert "所选网格" not in html  # derived from the compound: reported once, on the compound
-    from models.places import Building
+    from models.kernel.places import Building
 
     assert db.session.scalars(select(Building).where(Building.name == "99栋")).first() is None
 
@@ -115,7 +115,7 @@ def test_export_is_scoped(as_user, ctx):
 
 
 def test_criterion_kinds(ctx):
-    from models.places import Compound, Grid
+    from models.kernel.places import Compound, Grid
 
     grid1 = f.user("grid1")
     street = f.user("street")

@@ -11,8 +11,8 @@ def _count(model, *where):
 
 
 def test_demo_figures(ctx):
-    from models.orgs import Organisation, Position
-    from models.places import Building, Community, Compound, Grid, Road, Station, Street, Unit
+    from models.kernel.orgs import Organisation, Position
+    from models.kernel.places import Building, Community, Compound, Grid, Road, Station, Street, Unit
 
     whl = db.session.scalars(select(Community).where(Community.name == "文化路社区")).one()
     assert whl.households == 3430 and whl.population == 12250 and whl.street.name == "广场街道"
@@ -43,7 +43,7 @@ def test_demo_figures(ctx):
 
 
 def test_grids_have_their_ab_workers(ctx):
-    from models.places import Grid
+    from models.kernel.places import Grid
 
     for grid in db.session.scalars(select(Grid).where(Grid.code.like("WHL-%"))):
         assert grid.primary_worker is not None and grid.backup_worker is not None
@@ -51,7 +51,7 @@ def test_grids_have_their_ab_workers(ctx):
 
 
 def test_station_linkage_follows_the_compound_type(ctx):
-    from models.places import Compound, Station
+    from models.kernel.places import Compound, Station
 
     station = db.session.scalars(select(Station).join(Station.compound)
                                  .where(Compound.name == "宇辉星城")).one()

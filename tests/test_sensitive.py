@@ -24,8 +24,8 @@ def _stored(model, pk, *columns):
 
 
 def _adult_in_grid(code="WHL-01"):
-    from models.people import Person
-    from models.places import Grid
+    from models.people.people import Person
+    from models.kernel.places import Grid
 
     return db.session.scalars(select(Person).join(Person.grid).where(
         Grid.code == code, Person.phone.is_not(None), Person.birth_date < datetime.date(1990, 1, 1))
@@ -33,7 +33,7 @@ def _adult_in_grid(code="WHL-01"):
 
 
 def _minor():
-    from models.people import Person
+    from models.people.people import Person
 
     cutoff = datetime.date.today().replace(year=datetime.date.today().year - 10)
     return db.session.scalars(select(Person).where(Person.birth_date > cutoff).order_by(Person.id)).first()
@@ -56,7 +56,7 @@ def test_lists_show_pages_and_api_are_masked(as_user, ctx):
 
 
 def test_exports_are_masked_unless_revealed_by_a_permitted_role(as_user, ctx):
-    from models.audit import AuditLog
+    from models.kernel.audit import AuditLog
 
     leader = as_user("leader").get("/person/export/")
     assert leader.status_code == 403  # may read, may not export
@@ -77,7 +77,7 @@ def test_exports_are_masked_unless_revealed_by_a_permitted_role(as_user, ctx):
 
 
 def test_reveal_is_logged_and_needs_the_permission(as_user, ctx):
-    from models.audit import AuditLog
+    from models.kernel.audit import AuditLog
 
     person = _adult_in_grid()
     url = f"/sensitive/reveal/Person/{person.id}/phone"
@@ -124,7 +124,7 @@ def test_sensitive_columns_cannot_be_searched_or_sorted(as_user, ctx):
 
 
 def test_edit_form_never_shows_sensitive_values_and_keeps_them(as_user, ctx):
-    from models.people import Person
+    from models.people.people import Person
 
     person = _adult_in_grid()
     id_number, phone = person.id_number, person.phone  # as stored before the edit
@@ -141,7 +141,7 @@ def test_edit_form_never_shows_sensitive_values_and_keeps_them(as_user, ctx):
 
 
 def test_a_put_through_the_api_never_writes_masked_values(as_user, ctx):
-    from models.people import Person
+    from models.people.people import Person
 
     person = _adult_in_grid()
     id_number, phone = person.id_number, person.phone  # as stored before the request
@@ -162,7 +162,7 @@ def test_children_under_14_are_masked_as_a_whole(as_user, ctx):
 
 
 def test_special_group_details_are_secret(as_user, ctx):
-    from models.people import SpecialGroup
+    from models.people.people import SpecialGroup
 
     tag = db.session.scalars(select(SpecialGroup).order_by(SpecialGroup.id)).first()
     html = as_user("worker").get("/special-group/list/").get_data(as_text=True)
@@ -172,8 +172,8 @@ def test_special_group_details_are_secret(as_user, ctx):
 
 
 def test_public_notice_of_three_heads(client, ctx):
-    from models.people import Head
-    from models.places import Compound
+    from models.people.people import Head
+    from models.kernel.places import Compound
 
     compound = db.session.scalars(select(Compound).where(Compound.name == "建材宿舍")).one()
     html = client.get(f"/public/three-heads/{compound.public_token}").get_data(as_text=True)

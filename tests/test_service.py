@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 from app import clock
 from app.domain import DomainError
 from app.extensions import db
-from models import service
-from models.service import (CANCELLED, CLOSED, DISPATCHED, DUPLICATE, IN_PROGRESS, PENDING, RATED, RESOLVED,
+from models.service import demands as service
+from models.service.demands import (CANCELLED, CLOSED, DISPATCHED, DUPLICATE, IN_PROGRESS, PENDING, RATED, RESOLVED,
                             TAKEN, TRANSITIONS, Demand, DemandEvent, Notification)
 from tests import factories as f
 
@@ -19,25 +19,25 @@ T0 = datetime.datetime(2026, 3, 2, 9, 0)
 
 
 def category(code="repair"):
-    from models.service import ServiceCategory
+    from models.service.demands import ServiceCategory
 
     return db.session.scalars(select(ServiceCategory).where(ServiceCategory.code == code)).one()
 
 
 def unit(name="孝感市盐业公司"):
-    from models.orgs import Organisation
+    from models.kernel.orgs import Organisation
 
     return db.session.scalars(select(Organisation).where(Organisation.name == name)).one()
 
 
 def volunteer_member():
-    from models.people import PartyMember
+    from models.people.people import PartyMember
 
     return db.session.scalars(select(PartyMember).where(PartyMember.user_id == f.user("volunteer").id)).one()
 
 
 def compound_in(grid_code="WHL-01"):
-    from models.places import Compound
+    from models.kernel.places import Compound
 
     return db.session.scalars(select(Compound).where(Compound.grid.has(code=grid_code)).order_by(Compound.id)).first()
 
@@ -370,7 +370,7 @@ def test_overdue_demands_are_listed_and_the_dispatchers_told_once(app, ctx, as_u
 
 
 def test_a_demand_from_a_care_visit_in_one_step(ctx):
-    from models.care import Visit
+    from models.people.care import Visit
 
     visit = db.session.scalars(select(Visit).where(Visit.findings.isnot(None)).order_by(Visit.id)).first()
     if visit is None:
@@ -385,7 +385,7 @@ def test_a_demand_from_a_care_visit_in_one_step(ctx):
 
 
 def test_a_visit_without_findings_makes_no_demand(ctx):
-    from models.care import Visit
+    from models.people.care import Visit
 
     visit = db.session.scalars(select(Visit).order_by(Visit.id)).first()
     visit.findings = None

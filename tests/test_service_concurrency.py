@@ -19,11 +19,11 @@ CLAIMERS = 20
 def test_twenty_claims_at_once_exactly_one_wins(app):
     if not is_postgres(app):
         pytest.skip("runs in the PostgreSQL lane: SQLite serialises writers, there is no race to lose")
-    from models import service
-    from models.orgs import Organisation, Position
-    from models.places import Compound
-    from models.service import Demand, DemandEvent, Notification, ServiceCategory
-    from models.users import AppUser
+    from models.service import demands as service
+    from models.kernel.orgs import Organisation, Position
+    from models.kernel.places import Compound
+    from models.service.demands import Demand, DemandEvent, Notification, ServiceCategory
+    from models.kernel.users import AppUser
 
     with app.app_context():
         sm = app.appbuilder.sm

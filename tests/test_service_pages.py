@@ -23,8 +23,8 @@ from sqlalchemy import func, select
 
 from app import clock
 from app.extensions import db
-from models import service
-from models.service import (CANCELLED, DISPATCHED, IN_PROGRESS, PENDING, RATED, RESOLVED, TAKEN, Demand,
+from models.service import demands as service
+from models.service.demands import (CANCELLED, DISPATCHED, IN_PROGRESS, PENDING, RATED, RESOLVED, TAKEN, Demand,
                             DemandEvent, DemandPhoto, Notification, ServiceCategory)
 from tests import factories as f
 
@@ -39,13 +39,13 @@ def category(code="repair") -> ServiceCategory:
 
 
 def unit(name="孝感市盐业公司"):
-    from models.orgs import Organisation
+    from models.kernel.orgs import Organisation
 
     return db.session.scalars(select(Organisation).where(Organisation.name == name)).one()
 
 
 def volunteer_member():
-    from models.people import PartyMember
+    from models.people.people import PartyMember
 
     return db.session.scalars(select(PartyMember).where(PartyMember.user_id == f.user("volunteer").id)).one()
 
@@ -55,13 +55,13 @@ def grid1_code() -> str:
 
 
 def compound_in(grid_code: str):
-    from models.places import Compound
+    from models.kernel.places import Compound
 
     return db.session.scalars(select(Compound).where(Compound.grid.has(code=grid_code)).order_by(Compound.id)).first()
 
 
 def other_grid_code(code: str) -> str:
-    from models.places import Grid
+    from models.kernel.places import Grid
 
     return db.session.scalars(select(Grid.code).where(Grid.community_id == f.community().id, Grid.code != code)
                               .order_by(Grid.code)).first()
@@ -216,7 +216,7 @@ def test_public_list_never_shows_who_asked_or_which_member_took_it(client, ctx):
     any table cell as a number of its own: not part of a longer number (the serial
     WH-2026-000301, a date) nor a street number ("文化路101号院" is a compound's name);
     the cells themselves must be the seven public columns only."""
-    from models.people import PartyMember, Person
+    from models.people.people import PartyMember, Person
 
     pages = [text_of(client.get("/public/demands/"))]
     for community_id in db.session.scalars(select(Demand.community_id).distinct()):
@@ -1063,7 +1063,7 @@ def test_the_grid_worker_is_told_when_their_demand_is_resolved(ctx, as_user):
 # ============================================================================= 8. visit → demand
 
 def _visit_with_findings(grid_id):
-    from models.care import Visit
+    from models.people.care import Visit
 
     return db.session.scalars(select(Visit).where(Visit.grid_id == grid_id, Visit.findings.isnot(None),
                                                   Visit.findings != "").order_by(Visit.id)).first()
@@ -1118,8 +1118,8 @@ def test_a_demand_from_a_visit_keeps_to_the_known_classes(ctx, as_user):
 
 
 def test_who_may_not_file_from_a_visit(ctx, as_user):
-    from models.care import CareGroup
-    from models.people import Person
+    from models.people.care import CareGroup
+    from models.people.people import Person
 
     visit = _visit_with_findings(f.user("grid1").scope_grid_id)
     before = count(Demand)

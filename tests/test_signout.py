@@ -12,9 +12,9 @@ from sqlalchemy import update
 from app import clock, domain
 from app.extensions import db
 from app.richtext import sanitize
-from models.bulletins import Bulletin, next_number
-from models.guides import PolicyGuide
-from models.meetings import Meeting
+from models.volunteers.bulletins import Bulletin, next_number
+from models.cobuilding.guides import PolicyGuide
+from models.cobuilding.meetings import Meeting
 from tests import factories as f
 
 PLANTED = '<p>x</p><img src="/logout/">'

@@ -21,13 +21,13 @@ def _stored(model, pk: int, column: str):
 
 
 def _other_grid_compound(grid_id: int):
-    from models.places import Compound
+    from models.kernel.places import Compound
 
     return db.session.scalars(select(Compound).where(Compound.grid_id != grid_id).order_by(Compound.id)).first()
 
 
 def test_a_derived_field_given_another_value_is_refused_by_name(as_user, ctx):
-    from models.people import Person
+    from models.people.people import Person
 
     person = db.session.get(Person, 1)
     compound, community, grid = person.compound_id, person.community_id, person.grid_id
@@ -45,7 +45,7 @@ def test_a_derived_field_given_another_value_is_refused_by_name(as_user, ctx):
 
 
 def test_the_same_derived_value_is_accepted(as_user, ctx):
-    from models.people import Person
+    from models.people.people import Person
 
     person = db.session.get(Person, 1)
     response = as_user("grid1").put("/api/v1/person/1", json={"compound": person.compound_id, "notes": "核实"})
@@ -56,7 +56,7 @@ def test_the_same_derived_value_is_accepted(as_user, ctx):
 def test_a_chosen_place_outside_the_scope_is_refused_on_that_field(as_user, ctx):
     """A resident without a household takes the compound given: it is the caller's choice,
     checked for scope like any other relation (it was skipped as "derived")."""
-    from models.people import Person
+    from models.people.people import Person
     from tests import factories as f
 
     grid = f.user("grid1").scope_grid_id
@@ -70,7 +70,7 @@ def test_a_chosen_place_outside_the_scope_is_refused_on_that_field(as_user, ctx)
 
 
 def test_read_only_fields_are_refused_by_name(as_user, ctx):
-    from models.people import Person
+    from models.people.people import Person
 
     stamp = _stored(Person, 1, "created_at")
     client = as_user("grid1")
@@ -89,7 +89,7 @@ def test_read_only_fields_are_refused_by_name(as_user, ctx):
 
 def test_a_masked_value_sent_back_is_refused(as_user, ctx):
     """Reading a resident and sending the answer back must not write the masks."""
-    from models.people import Person
+    from models.people.people import Person
 
     client = as_user("grid1")
     shown = client.get("/api/v1/person/1").json["result"]

@@ -11,9 +11,9 @@ from sqlalchemy import func, select
 from app import clock, domain
 from app.domain import DomainError
 from app.extensions import db
-from models.people import Staff
-from models.places import Station
-from models.stations import DutySlot, StationCharter, five_haves, on_duty
+from models.people.people import Staff
+from models.kernel.places import Station
+from models.cobuilding.stations import DutySlot, StationCharter, five_haves, on_duty
 from tests import factories as f
 
 
@@ -85,7 +85,7 @@ def test_the_five_haves_checklist(ctx):
 
 
 def _compound_without_station():
-    from models.places import Compound
+    from models.kernel.places import Compound
 
     return db.session.scalars(select(Compound).where(Compound.community_id == f.community().id,
                                                      ~Compound.stations.any()).order_by(Compound.id)).first()

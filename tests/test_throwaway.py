@@ -17,8 +17,8 @@ def gadget_model(app, no_isolation):
 
     from app.declare import Admin as AdminBase, Scope, field
     from app.extensions import db
-    from models.base import Tracked
-    from models.places import Community
+    from models.kernel.base import Tracked
+    from models.kernel.places import Community
 
     class Gadget(Tracked, Model):
         __tablename__ = "zz_gadget"
@@ -61,7 +61,7 @@ def gadget_model(app, no_isolation):
 def test_a_declared_model_gets_list_form_api_menu_permissions_and_zh_labels(app, gadget_model):
     from app import policy
     from app.extensions import db
-    from models.places import Community
+    from models.kernel.places import Community
 
     url = app.config["SQLALCHEMY_DATABASE_URI"]
     other = make_app(url)

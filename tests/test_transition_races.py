@@ -23,8 +23,8 @@ from sqlalchemy import delete, func, select, update
 from app import clock, domain
 from app.domain import Conflict, DomainError
 from app.extensions import db
-from models import service
-from models.service import (CANCELLED, CLOSED, DISPATCHED, DUPLICATE, IN_PROGRESS, PENDING, RATED, RESOLVED, TAKEN,
+from models.service import demands as service
+from models.service.demands import (CANCELLED, CLOSED, DISPATCHED, DUPLICATE, IN_PROGRESS, PENDING, RATED, RESOLVED, TAKEN,
                             TRANSITIONS, Demand, DemandEvent, Notification)
 from tests import factories as f
 from tests.test_service import in_state, new_demand, unit
@@ -389,8 +389,8 @@ def test_a_stranger_still_gets_a_404(ctx, as_user):
 # ----------------------------------------------------------------------------- meetings' decisions and sign-off
 
 def _meeting():
-    from models.meetings import Meeting
-    from models.places import Compound
+    from models.cobuilding.meetings import Meeting
+    from models.kernel.places import Compound
 
     place = db.session.scalars(select(Compound).where(Compound.name == "宇辉星城")).one()
     return domain.save(Meeting(type="four_party", title="并发测试会议", community=f.community(), compound=place,
@@ -398,7 +398,7 @@ def _meeting():
 
 
 def _decision(meeting):
-    from models.meetings import Decision
+    from models.cobuilding.meetings import Decision
 
     owner = next(p for p in meeting.parties if p.type == "property_company")
     return domain.save(Decision(meeting=meeting, content="加装充电桩", owner=owner, decision_class="urgent",
@@ -410,15 +410,15 @@ def _category():
 
 
 DECISION_STEPS = {
-    "done": lambda d: __import__("models.meetings").meetings.complete_decision(d, f.user("worker"), result="已装好"),
-    "drop": lambda d: __import__("models.meetings").meetings.drop_decision(d, f.user("worker"), reason="另议"),
-    "demand": lambda d: __import__("models.meetings").meetings.to_demand(d, _category(), f.user("worker")),
+    "done": lambda d: __import__("models.cobuilding.meetings").meetings.complete_decision(d, f.user("worker"), result="已装好"),
+    "drop": lambda d: __import__("models.cobuilding.meetings").meetings.drop_decision(d, f.user("worker"), reason="另议"),
+    "demand": lambda d: __import__("models.cobuilding.meetings").meetings.to_demand(d, _category(), f.user("worker")),
 }
 
 
 @pytest.mark.parametrize("first,second", list(itertools.product(DECISION_STEPS, repeat=2)))
 def test_decision_steps_on_a_stale_snapshot(app, ctx, first, second):
-    from models.meetings import Decision
+    from models.cobuilding.meetings import Decision
 
     decision_id = _decision(_meeting()).id
     demands = db.session.scalar(select(func.count()).select_from(Demand))
@@ -431,7 +431,7 @@ def test_decision_steps_on_a_stale_snapshot(app, ctx, first, second):
 
 
 def test_a_close_decided_before_a_signature_loses(app, ctx):
-    from models import meetings
+    from models.cobuilding import meetings
 
     meeting = _meeting()
     party = meeting.parties[0]
@@ -448,7 +448,7 @@ def test_a_close_decided_before_a_signature_loses(app, ctx):
 
 
 def test_the_same_party_signing_twice_at_once_is_a_conflict_not_a_500(app, ctx):
-    from models import meetings
+    from models.cobuilding import meetings
 
     meeting = _meeting()
     party_id = meeting.parties[0].id
@@ -466,8 +466,8 @@ def test_the_same_party_signing_twice_at_once_is_a_conflict_not_a_500(app, ctx):
 # ----------------------------------------------------------------------------- pledge projects
 
 def _project(mode="status"):
-    from models.cobuilding import PledgeProject
-    from models.orgs import Organisation
+    from models.cobuilding.pledges import PledgeProject
+    from models.kernel.orgs import Organisation
 
     today = clock.today()
     unit_ = db.session.scalars(select(Organisation).where(Organisation.name == "孝感市物资公司")).one()
@@ -477,15 +477,15 @@ def _project(mode="status"):
 
 
 PROJECT_STEPS = {
-    "start": lambda p: __import__("models.cobuilding").cobuilding.start(p, f.user("worker")),
-    "fulfil": lambda p: __import__("models.cobuilding").cobuilding.fulfil(p, f.user("worker")),
-    "cancel": lambda p: __import__("models.cobuilding").cobuilding.cancel(p, f.user("worker"), reason="单位撤回"),
+    "start": lambda p: __import__("models.cobuilding.pledges").cobuilding.start(p, f.user("worker")),
+    "fulfil": lambda p: __import__("models.cobuilding.pledges").cobuilding.fulfil(p, f.user("worker")),
+    "cancel": lambda p: __import__("models.cobuilding.pledges").cobuilding.cancel(p, f.user("worker"), reason="单位撤回"),
 }
 
 
 @pytest.mark.parametrize("first,second", list(itertools.product(PROJECT_STEPS, repeat=2)))
 def test_project_steps_on_a_stale_snapshot(app, ctx, first, second):
-    from models.cobuilding import PledgeProject
+    from models.cobuilding.pledges import PledgeProject
 
     project_id = _project().id
     lost = loses_on_a_stale_snapshot(app, PledgeProject, project_id, PROJECT_STEPS[first], PROJECT_STEPS[second],
@@ -498,7 +498,7 @@ def test_project_steps_on_a_stale_snapshot(app, ctx, first, second):
 
 
 def test_a_milestone_done_after_a_cancel_on_the_old_page_is_refused(app, ctx):
-    from models import cobuilding
+    from models.cobuilding import pledges as cobuilding
 
     project = _project(mode="milestones")
     step = domain.save(cobuilding.Milestone(project=project, title="第一步", due_on=project.due_on))

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from app import domain
 from app.domain import ValidationFailed
 from app.extensions import db
-from models.orgs import Organisation, Position
+from models.kernel.orgs import Organisation, Position
 from tests import factories as f
 from tests.test_volunteers import _jwt
 

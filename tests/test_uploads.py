@@ -240,12 +240,12 @@ def test_send_never_serves_an_unknown_type_as_itself(app, ctx, folder):
 
 
 def test_demand_photos_are_served_through_uploads_with_nosniff(ctx, folder, as_user):
-    """The 三单 page's photos take the same way out (views.service → uploads.send)."""
+    """The 三单 page's photos take the same way out (views.service.demands → uploads.send)."""
     from sqlalchemy import select
 
     from app import clock
     from app.extensions import db
-    from models.service import Demand, DemandPhoto
+    from models.service.demands import Demand, DemandPhoto
     from tests import factories as f
 
     demand = db.session.scalars(select(Demand).where(Demand.community_id == f.community().id)

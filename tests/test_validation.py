@@ -24,7 +24,7 @@ def _field_error(html: str, text: str) -> bool:
 
 
 def test_missing_required_fields_in_the_form(as_user, ctx):
-    from models.places import Compound
+    from models.kernel.places import Compound
 
     before = _count(Compound)
     html = as_user("worker").post("/compound/add", data={"name": "", "type": ""}).get_data(as_text=True)
@@ -53,7 +53,7 @@ def test_form_keeps_what_was_typed_after_an_error(as_user, ctx):
     ("Road", {"name": "文化路"}, "name"),
 ])
 def test_duplicates_within_a_parent(ctx, model_name, values, field):
-    import models.places as places
+    import models.kernel.places as places
 
     model = getattr(places, model_name)
     before = _count(model)
@@ -66,14 +66,14 @@ def test_duplicates_within_a_parent(ctx, model_name, values, field):
 
 
 def test_same_name_in_another_community_is_fine(ctx):
-    from models.places import Compound
+    from models.kernel.places import Compound
 
     other = f.community("槐荫社区")
     domain.save(Compound(community=other, name="建材宿舍", type="sanwu"))
 
 
 def test_unique_code_across_the_table(ctx):
-    from models.places import Community
+    from models.kernel.places import Community
 
     with pytest.raises(domain.ValidationFailed) as error:
         domain.save(Community(street=f.street(), name="新社区", code="420902003006"))
@@ -81,7 +81,7 @@ def test_unique_code_across_the_table(ctx):
 
 
 def test_bad_codes_and_numbers(ctx):
-    from models.places import Community, Compound
+    from models.kernel.places import Community, Compound
 
     with pytest.raises(domain.ValidationFailed) as error:
         domain.save(Community(street=f.street(), name="坏编码社区", code="12345"))
@@ -96,7 +96,7 @@ def test_bad_codes_and_numbers(ctx):
 
 
 def test_dictionary_codes_are_checked(ctx):
-    from models.places import Compound
+    from models.kernel.places import Compound
 
     with pytest.raises(domain.ValidationFailed) as error:
         domain.save(Compound(community=f.community(), name="某小区", type="villa"))
@@ -105,7 +105,7 @@ def test_dictionary_codes_are_checked(ctx):
 
 def test_grid_of_another_community_is_refused(ctx):
     other_grid = f.grid("槐荫社区")
-    from models.places import Compound
+    from models.kernel.places import Compound
 
     with pytest.raises(domain.ValidationFailed) as error:
         domain.save(Compound(community=f.community(), grid=other_grid, name="跨社区小区", type="sanwu"))
@@ -114,7 +114,7 @@ def test_grid_of_another_community_is_refused(ctx):
 
 def test_building_in_a_compound_of_another_community(as_user, ctx):
     """worker (文化路社区) posting a building into a 槐荫社区 compound: refused."""
-    from models.places import Building, Compound
+    from models.kernel.places import Building, Compound
 
     hy = db.session.scalars(select(Compound).where(Compound.name == "槐荫新村")).one()
     before = _count(Building)
@@ -128,7 +128,7 @@ def test_building_in_a_compound_of_another_community(as_user, ctx):
 
 
 def test_derived_community_follows_the_compound(ctx):
-    from models.places import Building, Compound
+    from models.kernel.places import Building, Compound
 
     compound = db.session.scalars(select(Compound).where(Compound.name == "建材宿舍")).one()
     building = domain.save(Building(compound=compound, name="新建9栋"))
@@ -136,7 +136,7 @@ def test_derived_community_follows_the_compound(ctx):
 
 
 def test_cycle_in_the_organisation_tree(as_user, ctx):
-    from models.orgs import Organisation
+    from models.kernel.orgs import Organisation
 
     big = db.session.scalars(select(Organisation).where(Organisation.name == "文化路社区大党委")).one()
     branch = db.session.scalars(select(Organisation).where(Organisation.name == "综合支部")).one()
@@ -154,7 +154,7 @@ def test_cycle_in_the_organisation_tree(as_user, ctx):
 
 
 def test_organisation_itself_as_parent(ctx):
-    from models.orgs import Organisation
+    from models.kernel.orgs import Organisation
 
     org = db.session.scalars(select(Organisation).where(Organisation.name == "综合支部")).one()
     org.parent = org
@@ -163,7 +163,7 @@ def test_organisation_itself_as_parent(ctx):
 
 
 def test_moving_a_subtree_updates_paths(ctx):
-    from models.orgs import Organisation
+    from models.kernel.orgs import Organisation
 
     zongzhi = db.session.scalars(select(Organisation).where(Organisation.name == "文化社区党总支")).one()
     branch = db.session.scalars(select(Organisation).where(Organisation.name == "综合支部")).one()
@@ -176,7 +176,7 @@ def test_moving_a_subtree_updates_paths(ctx):
 
 
 def test_delete_with_children_is_refused_with_a_reason(as_user, ctx):
-    from models.places import Compound
+    from models.kernel.places import Compound
 
     compound = db.session.scalars(select(Compound).where(Compound.name == "建材宿舍")).one()
     client = as_user("worker")
@@ -191,7 +191,7 @@ def test_delete_with_children_is_refused_with_a_reason(as_user, ctx):
 
 def test_get_never_deletes(app, as_user, ctx):
     """CSRF: a GET to a delete URL changes nothing, a POST without token is refused."""
-    from models.places import Road
+    from models.kernel.places import Road
 
     road = domain.save(Road(community=f.community(), name="临时测试巷"))
     client = as_user("worker")
@@ -208,7 +208,7 @@ def test_get_never_deletes(app, as_user, ctx):
 
 
 def test_top_level_organisation_names_are_unique_within_their_community(ctx):
-    from models.orgs import Organisation
+    from models.kernel.orgs import Organisation
 
     second = f.community("槐荫社区")
     domain.save(Organisation(name="蓓蕾幼儿园", type="school", community=second))  # its own kindergarten

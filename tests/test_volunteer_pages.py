@@ -10,9 +10,9 @@ from sqlalchemy import func, select
 
 from app import clock, domain
 from app.extensions import db
-from models import points, volunteers
-from models.points import Exchange, Gift, LedgerEntry
-from models.volunteers import Activity, ServiceRecord, SignUp, Volunteer
+from models.volunteers import points, activities as volunteers
+from models.volunteers.points import Exchange, Gift, LedgerEntry
+from models.volunteers.activities import Activity, ServiceRecord, SignUp, Volunteer
 from tests import factories as f
 from tests.test_points import adults, award, balance_in_db, registered
 from tests.test_volunteers import activity
@@ -240,8 +240,8 @@ def test_a_date_and_time_field_keeps_its_time_and_says_what_is_wrong(ctx, as_use
 
 
 def test_a_certificate_of_service_is_issued_printed_and_logged(ctx, as_user):
-    from models.audit import AuditLog
-    from models.volunteers import Certificate
+    from models.kernel.audit import AuditLog
+    from models.volunteers.activities import Certificate
 
     volunteer = db.session.scalars(select(Volunteer).join(ServiceRecord).where(
         Volunteer.community_id == f.community().id).order_by(Volunteer.id)).first()
@@ -284,7 +284,7 @@ def test_a_certificate_needs_a_period_with_service(ctx, as_user):
         page = text_of(worker.post(f"/volunteer/certify/{volunteer.id}", data={
             **form, "person_in_charge": "李书记", "contact": "0712-2345678"}, follow_redirects=True))
         assert message in page, message
-    from models.volunteers import Certificate
+    from models.volunteers.activities import Certificate
 
     assert not db.session.scalar(select(func.count()).select_from(Certificate).where(
         Certificate.volunteer_id == volunteer.id))

@@ -8,10 +8,12 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
-from app import clock, volunteer_stats
+from app import clock
+
+from models.volunteers import stats as volunteer_stats
 from app.extensions import db
-from models.points import Exchange, LedgerEntry
-from models.volunteers import Activity, ServiceRecord, Volunteer
+from models.volunteers.points import Exchange, LedgerEntry
+from models.volunteers.activities import Activity, ServiceRecord, Volunteer
 from tests import factories as f
 
 

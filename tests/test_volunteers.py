@@ -13,15 +13,15 @@ from sqlalchemy import func, select
 from app import clock, domain
 from app.domain import DomainError
 from app.extensions import db
-from models import points, volunteers
-from models.points import Exchange, Gift, LedgerEntry
-from models.volunteers import Activity, ServiceRecord, SignUp, Team, Volunteer
+from models.volunteers import points, activities as volunteers
+from models.volunteers.points import Exchange, Gift, LedgerEntry
+from models.volunteers.activities import Activity, ServiceRecord, SignUp, Team, Volunteer
 from tests import factories as f
 from tests.test_points import adults, award, balance_in_db, gift, registered
 
 
 def people_aged(low: int, high: int, count: int, **where):
-    from models.people import Person
+    from models.people.people import Person
 
     today = clock.today()
     return db.session.scalars(select(Person).where(
@@ -36,7 +36,7 @@ def team(kind: str) -> Team:
 
 
 def activity(capacity=3, hours=2, points_=10, status="published", **values) -> Activity:
-    from models.places import Station
+    from models.kernel.places import Station
 
     station = db.session.scalars(select(Station).where(Station.community_id == f.community().id)).first()
     starts = values.pop("starts_at", clock.now() - datetime.timedelta(hours=hours + 1))
@@ -256,7 +256,7 @@ def test_another_community_sees_none_of_it(as_user, ctx, path):
 
 
 def test_a_volunteer_sees_only_their_own_points(as_user, ctx):
-    from models.users import AppUser
+    from models.kernel.users import AppUser
 
     user = db.session.scalars(select(AppUser).where(AppUser.username == "volunteer")).one()
     own = db.session.scalars(select(Volunteer).where(Volunteer.user_id == user.id)).one()

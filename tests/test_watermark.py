@@ -12,7 +12,7 @@ from app.extensions import db
 
 
 def test_a_reveal_answers_with_the_watermark(as_user, ctx):
-    from models.people import Person
+    from models.people.people import Person
 
     person = db.session.scalars(select(Person).where(Person.id_number.is_not(None)).order_by(Person.id)).first()
     response = as_user("secretary").post(f"/sensitive/reveal/Person/{person.id}/id_number")
@@ -22,7 +22,7 @@ def test_a_reveal_answers_with_the_watermark(as_user, ctx):
 
 
 def test_the_certificate_carries_it(as_user, ctx):
-    from models.volunteers import Certificate
+    from models.volunteers.activities import Certificate
 
     made = db.session.scalars(select(Certificate).order_by(Certificate.id)).first()
     page = as_user("worker").get(f"/volunteer/certificate/{made.id}").get_data(as_text=True)

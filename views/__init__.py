@@ -3,15 +3,28 @@ and custom subclasses of generated views (registered with ``registry.override``)
 from flask_babel import lazy_gettext as _l
 
 # overrides register on import
-from views import (assessments, bulletins, care, cobuilding, dashboard, guides, home, honours,  # noqa: F401
-                   meetings, organisations, service, stations, volunteers)
+from views.cobuilding import assessments, guides, meetings, stations  # noqa: F401
+from views.cobuilding import pledges as cobuilding  # noqa: F401
+from views.kernel import organisations  # noqa: F401
+from views.people import care  # noqa: F401
+from views.reporting import dashboard, home  # noqa: F401
+from views.service import demands as service  # noqa: F401
+from views.volunteers import activities as volunteers, bulletins, honours  # noqa: F401
+
+#: the bounded contexts, each a package of views with its own templates/ folder
+CONTEXTS = ("kernel", "people", "service", "volunteers", "cobuilding", "reporting")
 
 
 def register(appbuilder) -> None:
-    """Add the views that are not generated from an entity."""
-    from views.care import OverdueView
-    from views.public import PublicNoticeView
-    from views.sensitive import SensitiveDataApi, SensitiveDataView
+    """Add the views that are not generated from an entity, and each context's templates."""
+    from flask import Blueprint, current_app
+
+    for context in CONTEXTS:  # a blueprint without routes: its templates/ joins the search path
+        current_app.register_blueprint(
+            Blueprint(f"{context}_templates", f"views.{context}", template_folder="templates"))
+    from views.people.care import OverdueView
+    from views.people.public import PublicNoticeView
+    from views.kernel.sensitive import SensitiveDataApi, SensitiveDataView
 
     appbuilder.add_view(OverdueView, "OverdueList", label=_l("Overdue visits"), icon="fa-bell",
                         category="care")
@@ -22,7 +35,7 @@ def register(appbuilder) -> None:
     appbuilder.add_view_no_menu(cobuilding.PublicCobuildingView)
     appbuilder.add_view_no_menu(stations.PublicCardView)
 
-    from views import open311, rates
+    from views.service import open311, rates
 
     service.install(appbuilder)
     rates.install(appbuilder)

@@ -150,7 +150,7 @@ def _allowed(live_app, page) -> set[str]:
     from sqlalchemy import select
 
     from app.extensions import db
-    from models.audit import LoginLog
+    from models.kernel.audit import LoginLog
     from tests.test_i18n import _usernames
 
     with live_app.app_context():
@@ -189,8 +189,8 @@ def test_public_pages(browser, live_server, live_app):
     from sqlalchemy import select
 
     from app.extensions import db
-    from models.places import Compound
-    from models import service
+    from models.kernel.places import Compound
+    from models.service import demands as service
 
     with live_app.app_context():
         compound = db.session.scalars(select(Compound).where(Compound.contact_card.has())).first()

@@ -24,11 +24,11 @@ def _expected(live_app, username: str) -> dict:
     """The tiles' figures, counted in SQL on the live server's database."""
     from app import clock
     from app.extensions import db
-    from models.care import CareGroup
-    from models.people import Household, Person
-    from models.places import Community, Compound
-    from models.service import Demand
-    from models.users import AppUser
+    from models.people.care import CareGroup
+    from models.people.people import Household, Person
+    from models.kernel.places import Community, Compound
+    from models.service.demands import Demand
+    from models.kernel.users import AppUser
 
     with live_app.app_context():
         user = db.session.scalars(select(AppUser).where(AppUser.username == username)).one()

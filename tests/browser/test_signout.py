@@ -18,7 +18,7 @@ PLANTED = '<p>被植入图片的简报</p><img src="/logout/">'
 def _plant(live_app) -> int:
     """A bulletin whose body was stored before the rules (straight into the table)."""
     from app.extensions import db
-    from models.bulletins import Bulletin
+    from models.volunteers.bulletins import Bulletin
     from tests import factories as f
 
     with live_app.app_context():

@@ -9,7 +9,7 @@ from alembic import op
 import sqlalchemy as sa
 
 
-#: the ledger is append-only in the database too (see the docstring of models.points)
+#: the ledger is append-only in the database too (see the docstring of models.volunteers.points)
 LEDGER_TRIGGERS = {
     "sqlite": [
         "CREATE TRIGGER ledger_entry_no_update BEFORE UPDATE ON ledger_entry "

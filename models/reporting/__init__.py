@@ -1,0 +1,1 @@
+"""Reporting: the meeting dashboard's figures. It reads every context; none reads it."""

@@ -1,0 +1,1 @@
+"""Pages of the cobuilding context (templates in templates/)."""

@@ -1,0 +1,1 @@
+"""Pages of the kernel context (templates in templates/)."""

@@ -1,0 +1,1 @@
+"""Pages of the people context (templates in templates/)."""

@@ -1,0 +1,1 @@
+"""Pages of the service context (templates in templates/)."""

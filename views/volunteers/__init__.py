@@ -1,0 +1,1 @@
+"""Pages of the volunteers context (templates in templates/)."""
