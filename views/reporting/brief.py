@@ -19,7 +19,8 @@ from app.charts import PALETTE  # one colour per series, as on the page
 
 FONT_NAME = "NotoSansSC"
 #: where ``make venv`` puts the font (override with the BRIEF_FONT setting)
-DEFAULT_FONT = os.path.join(os.path.dirname(__file__), "static", "vendor", "fonts", "NotoSansSC-Regular.ttf")
+DEFAULT_FONT = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                            "app", "static", "vendor", "fonts", "NotoSansSC-Regular.ttf")
 
 
 class FontMissing(RuntimeError):
