@@ -12,8 +12,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Boolean, Integer, String, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.declare import Admin as AdminBase, EXPORT, field
 from app.base import Model, Tracked
+from app.declare import Admin as AdminBase, EXPORT, field
 
 #: Every dictionary type the product uses: code → lazy label, in the order registered.
 DICT_TYPES: dict = {}

@@ -15,8 +15,8 @@ from flask_babel import gettext, lazy_gettext as _l
 from sqlalchemy import DateTime, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.declare import Admin as AdminBase, field
 from app.base import Model, now
+from app.declare import Admin as AdminBase, field
 
 ACTIONS = {"insert": _l("Added"), "update": _l("Changed"), "delete": _l("Deleted"),
            "reveal": _l("Revealed sensitive data"), "reveal_export": _l("Exported sensitive data"),
