@@ -49,6 +49,7 @@ def create_app(config: type | dict | None = None, **overrides) -> Flask:
     from app import api, cli, errors, extensions, registry
 
     with app.app_context():
+        from app import dictionary, jobs, records  # noqa: F401  (the engine's own tables, whatever the domain)
         import models  # noqa: F401  (every model, before the security manager maps users)
         from app import security  # noqa: F401
 
@@ -192,7 +193,7 @@ def _memoize_translations() -> None:
 def _install_jinja(app: Flask) -> None:
     _memoize_translations()
     from app import crud
-    from models.kernel.dictionary import label_of
+    from app.dictionary import label_of
 
     from app.notify import unread_for_navbar
 

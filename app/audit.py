@@ -9,7 +9,7 @@ import json
 from sqlalchemy import event, inspect as sa_inspect
 from sqlalchemy.orm import Session
 
-from models.kernel.base import Tracked, current_user_id
+from app.base import Tracked, current_user_id
 
 _SKIP = {"created_at", "updated_at", "created_by_id", "updated_by_id", "created_on", "changed_on",
          "created_by_fk", "changed_by_fk", "last_login", "login_count", "fail_login_count"}
@@ -91,7 +91,7 @@ def _record(session, flush_context):
     """Runs after the flush (ids are known) while new/dirty/deleted and attribute
     history still show what the flush wrote; the log rows go out in the next flush of
     the same commit."""
-    from models.kernel.audit import AuditLog
+    from app.records import AuditLog
 
     rows = []
     for action, objs in (("insert", session.new), ("update", session.dirty), ("delete", session.deleted)):
@@ -126,9 +126,9 @@ def log_export(model, count: int, filters: str, *, revealed: bool = False) -> No
     """导出日志: who exported which list, with which filters, how many rows."""
     from flask import g
 
+    from app.base import current_user_id
     from app.extensions import begin_writing, db
-    from models.kernel.audit import AuditLog
-    from models.kernel.base import current_user_id
+    from app.records import AuditLog
 
     begin_writing()  # a GET that writes (SQLite: after its reads, take the write lock)
     ip, request_id = where_from()
@@ -152,7 +152,7 @@ def prune(days: int) -> dict:
 
     from app import clock
     from app.extensions import db
-    from models.kernel.audit import AuditLog, LoginLog
+    from app.records import AuditLog, LoginLog
 
     if days < MIN_RETENTION_DAYS:
         raise ValueError(f"logs are kept at least {MIN_RETENTION_DAYS} days (asked: {days})")

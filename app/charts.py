@@ -163,9 +163,9 @@ def _measure(model, spec: str):
 
 def _labeller(how, values):
     """A function naming each group value (one statement for a relation's names)."""
+    from app.dictionary import label_of
     from app.extensions import db
     from models.service.rates import as_date
-    from models.kernel.dictionary import label_of
 
     kind, arg = how
     if kind == "relation":

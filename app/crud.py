@@ -493,7 +493,7 @@ class EntityView(ModelView):
     @has_access
     def import_page(self):
         from app import jobs
-        from models.kernel.jobs import ImportJob
+        from app.jobs import ImportJob
 
         if request.method == "POST":
             upload = request.files.get("file")
@@ -526,7 +526,7 @@ class EntityView(ModelView):
                          mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
     def _job(self, job_id):
-        from models.kernel.jobs import ImportJob
+        from app.jobs import ImportJob
 
         job_id = bounded_int(job_id, low=1)
         job = self.datamodel.session.get(ImportJob, job_id) if job_id else None
@@ -537,9 +537,7 @@ class EntityView(ModelView):
     @expose("/import/job/<int:job_id>")
     @has_access
     def import_job(self, job_id):
-        from models.kernel.jobs import PHASES
-
-        from app.jobs import status_of
+        from app.jobs import PHASES, status_of
 
         job = self._job(job_id)
         return self.render_template("entity/import_job.html", title=gettext(
@@ -550,8 +548,7 @@ class EntityView(ModelView):
     def import_job_status(self, job_id):
         from flask import jsonify
 
-        from app.jobs import status_of
-        from models.kernel.jobs import PHASES
+        from app.jobs import PHASES, status_of
 
         job = self._job(job_id)
         state = status_of(job)  # one answer: a dead job is failed, finished and 100 % at once

@@ -264,7 +264,7 @@ def _lengths(item, check: Check) -> None:
 
 def _dict_codes(item, check: Check) -> None:
     from app.declare import choices_of
-    from models.kernel.dictionary import choices
+    from app.dictionary import choices
 
     for column in sa_inspect(type(item)).columns:
         dict_type, fixed = column.info.get("dict_type"), column.info.get("choices")
@@ -435,7 +435,7 @@ class BatchFailed(DomainError):
 def _only_these(items: list, session) -> None:
     """A save writes the given rows only: a related object given in a request is chosen,
     never created (a nested object in an API body must not make a new 社区 or account)."""
-    from models.kernel.audit import AuditLog
+    from app.records import AuditLog
 
     ours = {id(item) for item in items}
     if any(id(o) not in ours and not isinstance(o, AuditLog) for o in session.new):
@@ -682,7 +682,7 @@ def move_status(item, sources, target, message, **values) -> None:
 
 def claim(item, expected_status, message, *, any_version: bool = False) -> None:
     """The first thing a workflow step does: ``UPDATE … SET version = version + 1 WHERE
-    id = :id AND version = :v AND status = :s`` on ``item`` (a :class:`models.kernel.base.Versioned`
+    id = :id AND version = :v AND status = :s`` on ``item`` (a :class:`app.base.Versioned`
     row) as it was loaded. Of two steps racing from one snapshot exactly one matches (the
     row stays locked until its transaction ends; on PostgreSQL the other waits, then finds
     the version moved on); the other gets :class:`Conflict` (``message``) after a rollback,

@@ -123,12 +123,12 @@ class DictSelectField(SelectField):
         self.dict_type = dict_type
 
     def iter_choices(self):
-        from models.kernel.dictionary import choices
+        from app.dictionary import choices
 
         current = self.data
         options = [("", str(_l("Please choose")))] + choices(self.dict_type)
         if current and current not in {c for c, _ in options}:
-            from models.kernel.dictionary import label_of
+            from app.dictionary import label_of
 
             options.append((current, label_of(self.dict_type, current)))
         for code, label in options:

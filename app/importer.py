@@ -57,8 +57,8 @@ def _kind(model, name: str) -> str:
 
 def _choice_labels(model, name: str) -> dict[str, str]:
     """{label: code} of a 字典 or fixed-choice column (codes are accepted too)."""
+    from app.dictionary import choices
     from app.registry import info_of
-    from models.kernel.dictionary import choices
 
     info = info_of(model, name)
     if info.get("dict_type"):
@@ -310,8 +310,8 @@ def run(model, data, *, update: bool = False, progress=None, commit: bool = True
 
 
 def _log_import(model, result: Result) -> None:
-    from models.kernel.audit import AuditLog
-    from models.kernel.base import current_user_id
+    from app.base import current_user_id
+    from app.records import AuditLog
 
     user = scope.acting_user()
     db.session.add(AuditLog(user_id=current_user_id(), username=getattr(user, "username", None),

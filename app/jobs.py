@@ -13,21 +13,63 @@ that says how a job stands — marks it failed, so the page stops within seconds
 """
 from __future__ import annotations
 
+import datetime
 import json
 import logging
 import os
 import threading
 import time
+from typing import Optional
 
 from flask import Flask, current_app
-from flask_babel import gettext
-from sqlalchemy import update
+from flask_babel import gettext, lazy_gettext as _l
+from sqlalchemy import DateTime, ForeignKey, Integer, LargeBinary, String, Text, update
+from sqlalchemy.orm import Mapped, mapped_column
 
 from app import importer, scope
+from app.base import Model, now
 from app.extensions import db
-from models.kernel import jobs as J
 
 log = logging.getLogger(__name__)
+
+# ----------------------------------------------------------------------------- the job's row
+# (its progress survives the request that started it and is read by any worker process)
+
+PENDING, READING, CHECKING, WRITING, DONE, FAILED = "pending", "read", "check", "write", "done", "failed"
+PHASES = {PENDING: _l("Waiting"), READING: _l("Reading the file"), CHECKING: _l("Checking the rows"),
+          WRITING: _l("Writing"), DONE: _l("Done"), FAILED: _l("Not imported")}
+
+
+class ImportJob(Model):
+    __tablename__ = "import_job"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entity: Mapped[str] = mapped_column(String(60))
+    filename: Mapped[Optional[str]] = mapped_column(String(200))
+    user_id: Mapped[Optional[int]] = mapped_column(ForeignKey("ab_user.id", ondelete="SET NULL"), index=True)
+    update_existing: Mapped[Optional[bool]] = mapped_column(default=False)
+    status: Mapped[str] = mapped_column(String(10), default=PENDING)
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    written: Mapped[int] = mapped_column(Integer, default=0)
+    bad_rows: Mapped[int] = mapped_column(Integer, default=0)
+    message: Mapped[Optional[str]] = mapped_column(Text)
+    error_workbook: Mapped[Optional[bytes]] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime.datetime] = mapped_column(DateTime, default=now)
+    finished_at: Mapped[Optional[datetime.datetime]] = mapped_column(DateTime)
+
+    @property
+    def percent(self) -> int:
+        return percent_of(self.status, self.done, self.total)
+
+
+def percent_of(status: str, done: int, total: int) -> int:
+    """How far a job is: reading is the first 20 %, checking up to 70 %, writing the rest."""
+    weights = {PENDING: (0, 0), READING: (0, 20), CHECKING: (20, 70), WRITING: (70, 100)}
+    if status in (DONE, FAILED):
+        return 100
+    low, high = weights.get(status, (0, 0))
+    return low + int((high - low) * (done / total)) if total else low
 
 
 def _folder(app: Flask | None = None) -> str:
@@ -56,7 +98,7 @@ class _Heartbeat:
 
     def __init__(self, path: str, interval: float):
         self.path, self.interval = path, interval
-        self.values = {"status": J.PENDING, "done": 0, "total": 0}
+        self.values = {"status": PENDING, "done": 0, "total": 0}
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._beat, daemon=True, name="import-heartbeat")
@@ -112,24 +154,24 @@ def status_of(job) -> dict:
     finished and whose heartbeat is older than ``IMPORT_STALE_SECONDS`` died with its
     process: it is marked failed here (its transaction died with it, nothing was
     written), and the answer says so at once."""
-    if job.status not in (J.DONE, J.FAILED):
+    if job.status not in (DONE, FAILED):
         report = _read(job.id)
         if report is not None:
             last = float(report["beat"])
         else:  # no file yet (or any more): judged from the job's creation
-            last = time.time() - max(0.0, (J.now() - job.created_at).total_seconds())
+            last = time.time() - max(0.0, (now() - job.created_at).total_seconds())
         if time.time() - last <= _stale_after():
             status = report.get("status", job.status) if report else job.status
             done = int(report.get("done", 0)) if report else job.done
             total = int(report.get("total", 0)) if report else job.total
-            return dict(status=status, done=done, total=total, percent=J.percent_of(status, done, total),
+            return dict(status=status, done=done, total=total, percent=percent_of(status, done, total),
                         message="", finished=False, interrupted=False)
         _interrupt(job.id)
         db.session.refresh(job)  # the row's answer (the job may have finished meanwhile)
-    finished = job.status in (J.DONE, J.FAILED)
+    finished = job.status in (DONE, FAILED)
     return dict(status=job.status, done=job.done, total=job.total,
-                percent=J.percent_of(job.status, job.done, job.total), message=job.message or "",
-                finished=finished, interrupted=job.status == J.FAILED and job.message == _interrupted())
+                percent=percent_of(job.status, job.done, job.total), message=job.message or "",
+                finished=finished, interrupted=job.status == FAILED and job.message == _interrupted())
 
 
 def _interrupted() -> str:
@@ -143,9 +185,9 @@ def _interrupt(job_id: int) -> None:
     from app.extensions import begin_writing
 
     begin_writing()  # a status GET that writes (SQLite: take the write lock first)
-    db.session.execute(update(J.ImportJob).where(J.ImportJob.id == job_id,
-                                                 J.ImportJob.status.not_in((J.DONE, J.FAILED)))
-                       .values(status=J.FAILED, finished_at=J.now(), message=_interrupted()))
+    db.session.execute(update(ImportJob).where(ImportJob.id == job_id,
+                                                 ImportJob.status.not_in((DONE, FAILED)))
+                       .values(status=FAILED, finished_at=now(), message=_interrupted()))
     db.session.commit()
     log.warning("import job %s stopped sending its heartbeat: marked failed", job_id)
 
@@ -153,7 +195,7 @@ def _interrupt(job_id: int) -> None:
 def _set(job_id: int, **values) -> None:
     """The outcome of a job, through a connection of its own; a job run inside the
     request (IMPORT_IN_BACKGROUND off) uses the request's session."""
-    statement = update(J.ImportJob).where(J.ImportJob.id == job_id).values(**values)
+    statement = update(ImportJob).where(ImportJob.id == job_id).values(**values)
     if not current_app.config.get("IMPORT_IN_BACKGROUND", True):
         db.session.execute(statement)
         db.session.commit()
@@ -163,15 +205,15 @@ def _set(job_id: int, **values) -> None:
         conn.commit()
 
 
-def start_import(model, data: bytes, filename: str, user, update_existing: bool) -> J.ImportJob:
-    job = J.ImportJob(entity=model.__name__, filename=filename[:200], user_id=user.id,
+def start_import(model, data: bytes, filename: str, user, update_existing: bool) -> ImportJob:
+    job = ImportJob(entity=model.__name__, filename=filename[:200], user_id=user.id,
                       update_existing=update_existing)
     db.session.add(job)
     db.session.flush()
     app = current_app._get_current_object()
     background = app.config.get("IMPORT_IN_BACKGROUND", True)
     if background:  # alive from the start: a status asked before the thread runs sees it
-        _write(_progress_path(job.id), {"status": J.PENDING, "done": 0, "total": 0})
+        _write(_progress_path(job.id), {"status": PENDING, "done": 0, "total": 0})
     db.session.commit()
     if background:
         threading.Thread(target=run_job, args=(app, job.id, data), daemon=True,
@@ -197,7 +239,7 @@ def _run(app: Flask, job_id: int, data: bytes, report=None) -> None:
     from app.registry import entities
     from models.kernel.users import AppUser
 
-    job = db.session.get(J.ImportJob, job_id)
+    job = db.session.get(ImportJob, job_id)
     model = next(m for m in entities() if m.__name__ == job.entity)
     user = db.session.get(AppUser, job.user_id) if job.user_id else None
     update_existing = bool(job.update_existing)
@@ -211,7 +253,7 @@ def _run(app: Flask, job_id: int, data: bytes, report=None) -> None:
 
     def on_writing():
         if report is not None:
-            report(status=J.WRITING, done=0, total=0)
+            report(status=WRITING, done=0, total=0)
 
     try:
         from app.extensions import begin_writing
@@ -223,21 +265,21 @@ def _run(app: Flask, job_id: int, data: bytes, report=None) -> None:
     except Exception:  # never leave a job "running" forever
         log.exception("import job %s failed", job_id)
         db.session.rollback()
-        _set(job_id, status=J.FAILED, message=gettext(
+        _set(job_id, status=FAILED, message=gettext(
             "Something went wrong on the server. Nothing was changed; please try again later."),
-            finished_at=J.now())
+            finished_at=now())
         return
     finally:
         if background:
             db.session.remove()
     if result.ok:
-        _set(job_id, status=J.DONE, done=result.total, total=result.total, written=result.written,
+        _set(job_id, status=DONE, done=result.total, total=result.total, written=result.written,
              message=gettext("%(written)s rows imported (%(updated)s of them updated).",
-                             written=result.written, updated=result.updated), finished_at=J.now())
+                             written=result.written, updated=result.updated), finished_at=now())
     else:
         message = "；".join(result.file_errors) or gettext(
             "%(bad)s of %(total)s rows have problems; nothing was imported. "
             "Download the error workbook, correct the marked cells and import the file again.",
             bad=result.bad_rows, total=result.total)
-        _set(job_id, status=J.FAILED, message=message, bad_rows=result.bad_rows,
-             total=result.total, error_workbook=result.error_workbook, finished_at=J.now())
+        _set(job_id, status=FAILED, message=message, bad_rows=result.bad_rows,
+             total=result.total, error_workbook=result.error_workbook, finished_at=now())

@@ -37,7 +37,7 @@ def _settings() -> tuple[int, int]:
 def locked_until(key: str) -> datetime.datetime | None:
     """When the lock of ``key`` ends (None: not locked)."""
     from app.extensions import db
-    from models.kernel.audit import AuthLock
+    from app.records import AuthLock
 
     until = db.session.scalar(select(AuthLock.locked_until).where(AuthLock.key == key))
     return until if until is not None and until > clock.now() else None
@@ -46,7 +46,7 @@ def locked_until(key: str) -> datetime.datetime | None:
 def _upsert_failure(key: str):
     """Add one failure to ``key`` in one statement; returns the new count."""
     from app.extensions import db
-    from models.kernel.audit import AuthLock
+    from app.records import AuthLock
 
     now = clock.now()
     dialect = db.session.get_bind().dialect.name
@@ -64,7 +64,7 @@ def record_failure(key: str) -> datetime.datetime | None:
     """Count a failure of ``key``; at the limit, lock it. Returns the end of the lock if
     this failure locked it (exactly one caller gets it, whatever runs at the same time)."""
     from app.extensions import db
-    from models.kernel.audit import AuthLock
+    from app.records import AuthLock
 
     limit, minutes = _settings()
     if _upsert_failure(key) < limit:
@@ -79,7 +79,7 @@ def record_failure(key: str) -> datetime.datetime | None:
 
 def clear(key: str) -> None:
     from app.extensions import db
-    from models.kernel.audit import AuthLock
+    from app.records import AuthLock
 
     db.session.execute(delete(AuthLock).where(AuthLock.key == key))
 
@@ -88,7 +88,7 @@ def log(result: str, channel: str, username: str | None = None, user_id: int | N
         note: str | None = None) -> None:
     """One row of the sign-in log (committed by the caller)."""
     from app.extensions import db
-    from models.kernel.audit import LoginLog
+    from app.records import LoginLog
 
     ip = agent = None
     if has_request_context():

@@ -35,7 +35,7 @@ def _setting(name: str, default: int) -> int:
 def problems(password: str, username: str | None = None, user=None) -> list[str]:
     """What is wrong with ``password`` for this user (empty: it may be used)."""
     from app.extensions import db
-    from models.kernel.audit import PasswordHistory
+    from app.records import PasswordHistory
 
     password = password or ""
     found = []
@@ -97,7 +97,7 @@ def remember(user, password_hash: str, *, seeded: bool = False) -> None:
     """A password was set: keep its hash in the history; note when and move the session
     epoch (``seeded``: the demo's published password, which counts as never changed)."""
     from app.extensions import db
-    from models.kernel.audit import PasswordHistory
+    from app.records import PasswordHistory
 
     db.session.add(PasswordHistory(user_id=user.id, password_hash=password_hash, changed_at=clock.now()))
     if not seeded:

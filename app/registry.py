@@ -191,7 +191,7 @@ def _choice_formatter(info):
 
 
 def _dict_formatter(dict_type):
-    from models.kernel.dictionary import label_of
+    from app.dictionary import label_of
 
     return lambda code: label_of(dict_type, code)
 
@@ -307,7 +307,7 @@ def _view_attrs(model) -> dict:
             formatters[c] = _dict_formatter(dict_type)
             dict_columns[c] = dict_type
         elif dict_type == "__types__":
-            from models.kernel.dictionary import DICT_TYPES
+            from app.dictionary import DICT_TYPES
 
             formatters[c] = lambda code: str(DICT_TYPES.get(code, code))
     entity_label = admin.title(model)

@@ -73,11 +73,11 @@ def can_reveal() -> bool:
 
 def reveal(obj, column: str, *, commit: bool = True) -> str:
     """The real value of a sensitive column, written to the audit log first."""
+    from app.base import current_user_id
     from app.domain import DomainError
     from app.extensions import db
+    from app.records import AuditLog
     from app.registry import label
-    from models.kernel.audit import AuditLog
-    from models.kernel.base import current_user_id
 
     kind = kind_of(type(obj), column)
     if kind is None:
@@ -98,9 +98,9 @@ def log_export(model, count: int) -> None:
     """An export with unmasked sensitive data is one logged reveal of many rows."""
     from flask import g
 
+    from app.base import current_user_id
     from app.extensions import begin_writing, db
-    from models.kernel.audit import AuditLog
-    from models.kernel.base import current_user_id
+    from app.records import AuditLog
 
     begin_writing()  # a GET that writes (SQLite: after its reads, take the write lock)
     user = getattr(g, "user", None)

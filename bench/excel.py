@@ -164,7 +164,7 @@ def job(mode: str, url: str, args: dict) -> dict:
         from sqlalchemy import select
 
         from app.extensions import db
-        from models.kernel.jobs import ImportJob
+        from app.jobs import ImportJob
 
         with app.app_context():
             last = db.session.scalars(select(ImportJob).order_by(ImportJob.id.desc()).limit(1)).first()

@@ -110,7 +110,7 @@ def load_categories() -> int:
 
 def load() -> int:
     """Add the missing dictionary items and service categories; returns how many were added."""
-    from models.kernel.dictionary import DictItem, clear_cache
+    from app.dictionary import DictItem, clear_cache
 
     from app import domain
 

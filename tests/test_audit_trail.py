@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from app import audit, clock
 from app.extensions import db
-from models.kernel.audit import AuditLog, LoginLog
+from app.records import AuditLog, LoginLog
 from models.kernel.places import Compound
 from tests import factories as f
 

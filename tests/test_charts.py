@@ -73,9 +73,9 @@ def test_the_statement_count_does_not_grow_with_the_data(as_user, ctx, count_que
 def widget_model(app, no_isolation):
     from flask_appbuilder import Model
 
+    from app.base import Tracked
     from app.charts import Chart
     from app.declare import Admin as AdminBase, Scope, field
-    from models.kernel.base import Tracked
     from models.kernel.places import Community
 
     class Widget(Tracked, Model):

@@ -178,7 +178,7 @@ def test_the_json_endpoint_answers_bad_charts_and_measures(as_user, ctx):
 def _multiply(tables: list[str], times: int) -> None:
     """Copy every row of ``tables`` ``times - 1`` more times (new ids; unique values made
     unique again), inside the test's transaction (rolled back afterwards)."""
-    from models.kernel.base import Model
+    from app.base import Model
 
     for name in tables:
         table = Model.metadata.tables[name]

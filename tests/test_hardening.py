@@ -218,7 +218,7 @@ def test_one_station_per_compound_is_a_field_error(ctx):
 # --------------------------------------------------------------------------- 字典 in use
 
 def test_dictionary_items_in_use_cannot_be_deleted_or_recoded(as_user, ctx):
-    from models.kernel.dictionary import DictItem
+    from app.dictionary import DictItem
 
     sanwu = db.session.scalars(select(DictItem).where(DictItem.type == "compound_type",
                                                       DictItem.code == "sanwu")).one()
@@ -236,7 +236,7 @@ def test_dictionary_items_in_use_cannot_be_deleted_or_recoded(as_user, ctx):
 # --------------------------------------------------------------------------- audit
 
 def test_security_changes_are_audited_without_passwords(app, as_user, ctx):
-    from models.kernel.audit import AuditLog
+    from app.records import AuditLog
 
     worker = f.user("worker")
     business = app.appbuilder.sm.find_role("领导查看")
@@ -253,8 +253,8 @@ def test_security_changes_are_audited_without_passwords(app, as_user, ctx):
 
 def test_audit_shows_values_as_users_read_them(as_user, ctx):
     from app import domain
-    from models.kernel.audit import AuditLog
-    from models.kernel.dictionary import DictItem
+    from app.dictionary import DictItem
+    from app.records import AuditLog
 
     item = db.session.scalars(select(DictItem).where(DictItem.code == "member")).one()
     item.enabled = False

@@ -56,7 +56,7 @@ def _child():
 
 
 def test_a_childs_name_is_masked_in_the_edit_form_and_the_log(as_user, ctx):
-    from models.kernel.audit import AuditLog
+    from app.records import AuditLog
     from models.people.people import Person
 
     child = _child()

@@ -147,12 +147,12 @@ def _pages(app):
 
 def _usernames():
     """Data that may be Latin: user names, 字典 codes and service codes."""
+    from app.dictionary import DictItem
     from app.extensions import db
     from models.service.demands import ServiceCategory
-    from models.kernel.dictionary import DictItem
     from models.kernel.users import AppUser
 
-    from models.kernel.audit import LoginLog
+    from app.records import LoginLog
 
     return {u.username for u in db.session.query(AppUser).all()} | \
         {name for (name,) in db.session.query(LoginLog.username).distinct() if name} | \

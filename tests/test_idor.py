@@ -78,7 +78,7 @@ def test_another_community_cannot_reach_the_row(app, ctx, as_user, scoped, entit
         assert row.id not in listed.json["ids"]
     exported = other.get(f"{route}/export/")
     if exported.status_code == 200:
-        from models.kernel.audit import AuditLog
+        from app.records import AuditLog
 
         entry = db.session.scalars(select(AuditLog).where(AuditLog.action == "export", AuditLog.entity == entity)
                                    .order_by(AuditLog.id.desc())).first()

@@ -41,7 +41,7 @@ def _status(client, job_id):
 
 @pytest.mark.usefixtures("no_isolation")
 def test_a_killed_job_is_seen_failed_within_the_stale_window(app, as_user, tmp_path):
-    from models.kernel.jobs import ImportJob
+    from app.jobs import ImportJob
     from models.people.people import Person
 
     with app.app_context():
@@ -102,7 +102,7 @@ def test_a_running_job_is_not_judged_dead(app, as_user, ctx):
     """A job whose heartbeat is fresh stays running (no false alarm); an old heartbeat
     file without a process behind it is failed, once, with a consistent answer."""
     from app import jobs
-    from models.kernel import jobs as J
+    from app import jobs as J
     from tests import factories as f
 
     job = J.ImportJob(entity="Person", filename="x.xlsx", user_id=f.user("worker").id)

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from app import clock
 from app.extensions import db
-from models.kernel.audit import AuthLock, LoginLog
+from app.records import AuthLock, LoginLog
 from tests.conftest import PASSWORD
 
 T0 = datetime.datetime(2026, 11, 20, 9, 0)

@@ -379,7 +379,7 @@ def _good(**extra):
 
 
 def test_post_files_a_demand_in_the_clients_community(client, ctx):
-    from models.kernel.audit import AuditLog
+    from app.records import AuditLog
 
     compound = a_compound()
     before = demand_count()

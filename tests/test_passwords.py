@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from app import clock, passwords
 from app.extensions import db
-from models.kernel.audit import PasswordHistory
+from app.records import PasswordHistory
 from tests import factories as f
 from tests.conftest import PASSWORD, login
 
@@ -192,7 +192,7 @@ def reset_by_admin(as_user, password="Given#Pass1"):
 
 
 def test_an_account_that_must_change_its_password_gets_no_api_token(app, ctx, as_user):
-    from models.kernel.audit import LoginLog
+    from app.records import LoginLog
 
     reset_by_admin(as_user)
     client = app.test_client()

@@ -56,7 +56,7 @@ def test_lists_show_pages_and_api_are_masked(as_user, ctx):
 
 
 def test_exports_are_masked_unless_revealed_by_a_permitted_role(as_user, ctx):
-    from models.kernel.audit import AuditLog
+    from app.records import AuditLog
 
     leader = as_user("leader").get("/person/export/")
     assert leader.status_code == 403  # may read, may not export
@@ -77,7 +77,7 @@ def test_exports_are_masked_unless_revealed_by_a_permitted_role(as_user, ctx):
 
 
 def test_reveal_is_logged_and_needs_the_permission(as_user, ctx):
-    from models.kernel.audit import AuditLog
+    from app.records import AuditLog
 
     person = _adult_in_grid()
     url = f"/sensitive/reveal/Person/{person.id}/phone"

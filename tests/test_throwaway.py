@@ -15,9 +15,9 @@ from tests.conftest import login, make_app
 def gadget_model(app, no_isolation):
     from flask_appbuilder import Model
 
+    from app.base import Tracked
     from app.declare import Admin as AdminBase, Scope, field
     from app.extensions import db
-    from models.kernel.base import Tracked
     from models.kernel.places import Community
 
     class Gadget(Tracked, Model):

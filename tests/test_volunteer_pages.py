@@ -240,7 +240,7 @@ def test_a_date_and_time_field_keeps_its_time_and_says_what_is_wrong(ctx, as_use
 
 
 def test_a_certificate_of_service_is_issued_printed_and_logged(ctx, as_user):
-    from models.kernel.audit import AuditLog
+    from app.records import AuditLog
     from models.volunteers.activities import Certificate
 
     volunteer = db.session.scalars(select(Volunteer).join(ServiceRecord).where(

@@ -11,8 +11,9 @@ from sqlalchemy import CheckConstraint, Date, ForeignKey, Integer, String, Text,
 from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
 from app import clock
+from app.base import Model, Tracked
 from app.declare import Admin as AdminBase, EXPORT, Scope, field
-from models.kernel.base import InCommunity, Model, Tracked
+from models.kernel.base import InCommunity
 from models.people.people import Person
 from models.volunteers.activities import _changed, _visible
 

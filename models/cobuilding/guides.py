@@ -11,9 +11,10 @@ from sqlalchemy import Boolean, CheckConstraint, Date, ForeignKey, Integer, Stri
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app import clock
+from app.base import Model, Tracked
 from app.declare import Admin as AdminBase, EXPORT, Scope, field
-from models.kernel.base import InCommunity, Model, Tracked
-from models.kernel.dictionary import register_dict_type
+from app.dictionary import register_dict_type
+from models.kernel.base import InCommunity
 from models.people.people import Person, Staff
 
 register_dict_type("policy_category", _l("Policy category"))

@@ -11,9 +11,10 @@ from sqlalchemy import Date, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app import clock
+from app.base import Model, Tracked
 from app.declare import Admin as AdminBase, EXPORT, Scope, field
-from models.kernel.base import InCommunity, Model, Tracked
-from models.kernel.dictionary import register_dict_type
+from app.dictionary import register_dict_type
+from models.kernel.base import InCommunity
 from models.kernel.places import Compound
 
 register_dict_type("dispute_type", _l("Dispute type"))

@@ -23,8 +23,9 @@ from sqlalchemy import (Column, Date, DateTime, ForeignKey, Integer, String, Tab
 from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
 from app import clock
+from app.base import Model, Tracked, Versioned
 from app.declare import Admin as AdminBase, EXPORT, Scope, field
-from models.kernel.base import InCommunity, Model, Tracked, Versioned
+from models.kernel.base import InCommunity
 from models.kernel.orgs import Organisation
 from models.kernel.places import Compound, Station
 from models.service.demands import CLASSES, LONG_TERM, Demand

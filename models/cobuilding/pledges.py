@@ -26,9 +26,10 @@ from sqlalchemy import (Boolean, CheckConstraint, Date, ForeignKey, Integer, Str
 from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
 from app import clock
+from app.base import Model, Money, Tracked, Versioned
 from app.charts import Chart
 from app.declare import Admin as AdminBase, EXPORT, Scope, field
-from models.kernel.base import InCommunity, Model, Money, Tracked, Versioned
+from models.kernel.base import InCommunity
 from models.kernel.orgs import Organisation
 from models.people.people import PartyMember, Person
 from models.kernel.places import Compound, Station

@@ -16,9 +16,10 @@ from sqlalchemy import Date, ForeignKey, String, Text, select
 from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
 from app import clock
+from app.base import Model, Tracked
 from app.declare import Admin as AdminBase, EXPORT, Scope, field
 from app.standards import StandardError, normalize_phone, normalize_text
-from models.kernel.base import InCommunity, Model, Tracked
+from models.kernel.base import InCommunity
 from models.kernel.places import Compound
 
 

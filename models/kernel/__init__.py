@@ -1,4 +1,5 @@
-"""Kernel: what every context shares — places, organisations, 字典, users, attachments,
-the audit trail and import jobs."""
-from models.kernel import audit, base, dictionary, orgs, places, users  # noqa: F401
-from models.kernel import jobs, attachments  # noqa: F401
+"""Kernel: what every context shares — places, organisations, the kernel's 字典 types,
+users and attachments. (The 字典 itself, the audit trail and import jobs are the engine's:
+app.dictionary, app.records, app.jobs.)"""
+from models.kernel import base, dictionary, orgs, places, users  # noqa: F401
+from models.kernel import attachments  # noqa: F401

@@ -10,7 +10,7 @@ from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app import clock
-from models.kernel.base import Model
+from app.base import Model
 
 #: at most this many files per record, each at most this large
 MAX_ATTACHMENTS = 10

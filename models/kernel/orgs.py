@@ -9,8 +9,8 @@ from sqlalchemy import (Date, ForeignKey, Integer, String, Text, UniqueConstrain
                         update)
 from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
+from app.base import Model, Tracked
 from app.declare import Admin as AdminBase, EXPORT, Scope, field
-from models.kernel.base import Model, Tracked
 from models.kernel.places import Community, Compound, Grid, Street
 
 

@@ -12,9 +12,10 @@ from sqlalchemy import (Column, Date, Float, ForeignKey, Integer, String, Table,
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app import clock
+from app.base import Model, Tracked
 from app.charts import Chart
 from app.declare import Admin as AdminBase, EXPORT, Scope, field
-from models.kernel.base import InCommunity, Model, Tracked
+from models.kernel.base import InCommunity
 
 
 class Street(Tracked, Model):

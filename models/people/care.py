@@ -10,9 +10,10 @@ from sqlalchemy import Column, Date, ForeignKey, String, Table, Text, func, or_,
 from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
 from app import clock
+from app.base import Model, Tracked
 from app.charts import Chart
 from app.declare import Admin as AdminBase, EXPORT, Scope, field
-from models.kernel.base import InCommunity, Model, Tracked
+from models.kernel.base import InCommunity
 from models.people.people import ACTIVE, PartyMember, Person, SpecialGroup, Staff
 
 care_group_staff = Table(
@@ -140,7 +141,7 @@ class Visit(InCommunity, Tracked, Model):
 
 def frequency_days():
     """Visit frequency per special-group type (days), from the 字典 item's number."""
-    from models.kernel.dictionary import DictItem
+    from app.dictionary import DictItem
 
     return select(DictItem.code, DictItem.number).where(DictItem.type == "special_group_type",
                                                         DictItem.number.is_not(None)).subquery()

@@ -16,10 +16,11 @@ from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
 from app import clock
 from app import standards
+from app.base import Model, Tracked
 from app.charts import Chart
 from app.declare import Admin as AdminBase, EXPORT, IMPORT, Scope, field
-from models.kernel.base import InCommunity, Model, Tracked
-from models.kernel.dictionary import register_dict_type
+from app.dictionary import register_dict_type
+from models.kernel.base import InCommunity
 from models.kernel.orgs import Organisation
 from models.kernel.places import Building, Community, Compound, Grid, Road, Unit
 
@@ -254,7 +255,7 @@ class Person(InCommunity, Tracked, Model):
 
 
 def _sex_label(code: str) -> str:
-    from models.kernel.dictionary import label_of
+    from app.dictionary import label_of
 
     return label_of("gender", code)
 

@@ -20,9 +20,10 @@ from sqlalchemy import (Boolean, DateTime, Float, ForeignKey, Index, Integer, St
 from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
 from app import clock
+from app.base import Model, Tracked, Versioned
 from app.charts import Chart
 from app.declare import Admin as AdminBase, EXPORT, Scope, field
-from models.kernel.base import InCommunity, Model, Tracked, Versioned
+from models.kernel.base import InCommunity
 from models.kernel.orgs import Organisation, Position
 from models.people.people import PartyMember, Person
 from models.kernel.places import Building, Compound

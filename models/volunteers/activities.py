@@ -17,10 +17,11 @@ from sqlalchemy import (Boolean, CheckConstraint, Column, Date, DateTime, Foreig
 from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
 from app import clock
+from app.base import Model, Tracked
 from app.charts import Chart
 from app.declare import Admin as AdminBase, EXPORT, Scope, field
-from models.kernel.base import InCommunity, Model, Tracked
-from models.kernel.dictionary import register_dict_type
+from app.dictionary import register_dict_type
+from models.kernel.base import InCommunity
 from models.people.people import Person
 from models.kernel.places import Compound, Station
 

@@ -16,8 +16,9 @@ from sqlalchemy import Column, Date, ForeignKey, Integer, String, Table, Text, U
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app import clock
+from app.base import Model, Tracked
 from app.declare import Admin as AdminBase, EXPORT, Scope, field
-from models.kernel.base import InCommunity, Model, Tracked
+from models.kernel.base import InCommunity
 from models.volunteers.honours import StarRound
 from models.volunteers.activities import Activity
 

@@ -25,9 +25,10 @@ from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text, UniqueC
 from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
 from app import clock
+from app.base import Model, Tracked
 from app.declare import Admin as AdminBase, EXPORT, Scope, field
-from models.kernel.base import InCommunity, Model, Tracked
-from models.kernel.dictionary import register_dict_type
+from app.dictionary import register_dict_type
+from models.kernel.base import InCommunity
 from models.people.people import Person
 from models.kernel.places import Compound
 from models.volunteers.activities import REGISTERED, _changed, _visible

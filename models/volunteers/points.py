@@ -24,9 +24,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app import clock
+from app.base import Model, Tracked, current_user_id, now
 from app.charts import Chart
 from app.declare import Admin as AdminBase, EXPORT, Scope, field
-from models.kernel.base import InCommunity, Model, Tracked, current_user_id, now
+from models.kernel.base import InCommunity
 from models.volunteers.activities import REGISTERED, Volunteer, _changed, act_for
 
 # ----------------------------------------------------------------------------- rules

@@ -150,7 +150,7 @@ def _allowed(live_app, page) -> set[str]:
     from sqlalchemy import select
 
     from app.extensions import db
-    from models.kernel.audit import LoginLog
+    from app.records import LoginLog
     from tests.test_i18n import _usernames
 
     with live_app.app_context():

@@ -8,9 +8,9 @@ from flask_appbuilder.security.decorators import has_access
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
 
+from app.dictionary import label_of
 from app.extensions import db
 from app.richtext import sanitize
-from models.kernel.dictionary import label_of
 from models.cobuilding.guides import PolicyGuide, window_stats
 
 #: the most guides one public page lists

@@ -43,7 +43,7 @@ class OrganisationView(_Generated):
             node = by_id[o.id]
             parent = by_id.get(o.parent_id)
             (parent["children"] if parent is not None and o.id != root_id else roots).append(node)
-        from models.kernel.dictionary import choices
+        from app.dictionary import choices
 
         order = {code: i for i, (code, _label) in enumerate(choices("org_type", include_disabled=True))}
         key = lambda n: (order.get(n["org"].type, len(order)), n["org"].id)  # noqa: E731

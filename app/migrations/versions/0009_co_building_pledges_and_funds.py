@@ -8,7 +8,7 @@ Create Date: 2026-11-28 13:08:26.946401
 from alembic import op
 import sqlalchemy as sa
 
-from models.kernel.base import Money  # yuan: NUMERIC(12, 2), integer fen on SQLite
+from app.base import Money  # yuan: NUMERIC(12, 2), integer fen on SQLite
 
 
 # revision identifiers, used by Alembic.

@@ -1,4 +1,10 @@
-"""操作日志: who changed what, when. Written by app.audit for every tracked entity."""
+"""The engine's own records (等保 2.0): the 操作日志 (who changed what, when: written by
+:mod:`app.audit` for every tracked entity), the sign-in log and the lock counters
+(:mod:`app.lockout`), and the password history (:mod:`app.passwords`).
+
+One module, so that they are declared in one order whichever of those modules a process
+imports first: the audit log and the sign-in log share the Audit menu, whose order
+follows declaration order."""
 from __future__ import annotations
 
 import datetime
@@ -9,8 +15,8 @@ from flask_babel import gettext, lazy_gettext as _l
 from sqlalchemy import DateTime, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.base import Model, now
 from app.declare import Admin as AdminBase, field
-from models.kernel.base import Model, now
 
 ACTIONS = {"insert": _l("Added"), "update": _l("Changed"), "delete": _l("Deleted"),
            "reveal": _l("Revealed sensitive data"), "reveal_export": _l("Exported sensitive data"),
@@ -93,7 +99,7 @@ def _field(model, key: str, label):
     from app.declare import choices_of
     from app.domain import relation_for_column
     from app.extensions import db
-    from models.kernel.dictionary import label_of
+    from app.dictionary import label_of
 
     if model is None:
         return str(SECURITY_FIELDS.get(key, key)), lambda v: "" if v is None else format_value(v)
