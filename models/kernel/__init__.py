@@ -1,4 +1,4 @@
 """Kernel: what every context shares — places, organisations, 字典, users, attachments,
-the audit trail and import jobs."""
+the audit trail, import jobs and the role table."""
 from models.kernel import audit, base, dictionary, orgs, places, users  # noqa: F401
-from models.kernel import jobs, attachments  # noqa: F401
+from models.kernel import jobs, attachments, policy  # noqa: F401
