@@ -64,6 +64,17 @@ class Config:
     FAB_API_SWAGGER_UI = True
     FAB_API_MAX_PAGE_SIZE = 100
     FAB_SECURITY_MANAGER_CLASS = "app.security.SecurityManager"
+    # The domain, like Django's INSTALLED_APPS: the engine (app/) imports nothing of it
+    # by statement. create_app imports these modules by name, in this order, before the
+    # security manager is made; importing them declares the entities and registers what
+    # the engine needs: the place tree (app.scope.register_places), the user model
+    # (app.security.register_user_model), the menu categories (app.menu.register_category),
+    # the role table (app.policy.register_roles), command-line commands
+    # (app.cli.register_command) and the demo's accounts (app.passwords.register_demo_accounts).
+    # A module that defines register(appbuilder) is called once per app after the generated
+    # views, to add its own. With an empty list the engine serves alone: no place scoping,
+    # FAB's user model, no roles to sync, and FAB's home page instead of FAB_INDEX_VIEW.
+    DOMAIN = ["models", "views", "seed"]
     FAB_INDEX_VIEW = "views.reporting.home.HomeView"
     FAB_BASE_TEMPLATE = "base_layout.html"
     # Page size of lists: default and cap (pages and API alike).

@@ -49,15 +49,16 @@ def create_app(config: type | dict | None = None, **overrides) -> Flask:
     from app import api, cli, errors, extensions, registry
 
     with app.app_context():
-        from app import dictionary, jobs, records  # noqa: F401  (the engine's own tables, whatever the domain)
-        import models  # noqa: F401  (every model, before the security manager maps users)
         from app import security  # noqa: F401
 
+        domain = _import_domain(app)  # before the security manager: it maps the registered user model
+        # the engine's own tables, whatever the domain (after it: they link to its user model)
+        from app import dictionary, jobs, records  # noqa: F401
         appbuilder = extensions.init_extensions(app)
         security.install_permission_labels()
         api.install()
         api.install_jwt_messages(appbuilder.sm.jwt_manager)
-        registry.register_all(appbuilder)
+        registry.register_all(appbuilder, domain)
         from app import ratelimit
 
         app.before_request(ratelimit.check)
@@ -75,6 +76,20 @@ def create_app(config: type | dict | None = None, **overrides) -> Flask:
         errors.register(app)
         inputs.install(app)  # first of the before-request functions
     return app
+
+
+def _import_domain(app: Flask) -> list:
+    """The modules named in ``DOMAIN`` (config.py), imported in order: importing them
+    declares the entities and registers what the engine needs. A home page
+    (``FAB_INDEX_VIEW``) from a package that is not loaded gives way to FAB's own."""
+    import importlib
+
+    names = list(app.config.get("DOMAIN") or [])
+    modules = [importlib.import_module(name) for name in names]
+    index = app.config.get("FAB_INDEX_VIEW") or ""
+    if index and index.split(".")[0] not in {name.split(".")[0] for name in names} | {"app", "flask_appbuilder"}:
+        app.config["FAB_INDEX_VIEW"] = None
+    return modules
 
 
 def _favicon():

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import re
 
-from flask import jsonify
+from flask import current_app, jsonify
 from flask_appbuilder.api.convert import Model2SchemaConverter
 from flask_babel import gettext, lazy_gettext as _l
 from marshmallow import ValidationError, fields
 
+from app import sessions
 from app.extensions import db
 
 MAX_ID = 2**31 - 1
@@ -306,11 +307,9 @@ def install() -> None:
 def _token_claims(identity) -> dict:
     """Every sign-in token carries the account's session epoch: a password change ends
     the tokens given before it, as it ends the page sessions (app.sessions)."""
-    from app.extensions import db
-    from models.kernel.users import AppUser
-
-    user = db.session.get(AppUser, bounded_int(identity, low=1)) if identity is not None else None
-    return {"epoch": (user.session_epoch or 0) if user is not None else 0}
+    users = current_app.appbuilder.sm.user_model
+    user = db.session.get(users, bounded_int(identity, low=1)) if identity is not None else None
+    return {"epoch": sessions.epoch(user) if user is not None else 0}
 
 
 def install_jwt_messages(jwt_manager) -> None:

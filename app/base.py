@@ -10,10 +10,12 @@ from typing import Optional
 
 from flask import g, has_request_context
 from flask_appbuilder import Model
+from flask_appbuilder.security.sqla.models import User
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import BigInteger, DateTime, ForeignKey, Integer, Numeric, TypeDecorator
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
+from app import scope
 from app.declare import field
 
 __all__ = ["FEN", "Model", "Money", "Tracked", "Versioned", "current_user_id", "now"]
@@ -59,6 +61,12 @@ class Versioned:
     version: Mapped[int] = mapped_column(Integer, default=0, server_default="0", nullable=False)
 
 
+def _user_class() -> type:
+    """The user model the domain registered (app.scope.register_user_model), else FAB's:
+    resolved when the mappers are configured, after the domain is imported."""
+    return scope.user_model() or User
+
+
 class Tracked:
     """Who created and last changed a row, and when. Every business table has it."""
 
@@ -79,12 +87,12 @@ class Tracked:
 
     @declared_attr
     def created_by(cls):
-        return relationship("AppUser", foreign_keys=[cls.created_by_id], lazy="select",
+        return relationship(_user_class, foreign_keys=[cls.created_by_id], lazy="select",
                             info=field(_l("Created by")))
 
     @declared_attr
     def updated_by(cls):
-        return relationship("AppUser", foreign_keys=[cls.updated_by_id], lazy="select",
+        return relationship(_user_class, foreign_keys=[cls.updated_by_id], lazy="select",
                             info=field(_l("Updated by")))
 
     #: the column shown when a row stands for itself (in lists, pickers, titles)

@@ -1,14 +1,28 @@
-"""Command-line tools: ``flask roles sync``, ``flask seed base|demo``, ``flask users``."""
+"""Command-line tools of the engine: ``flask roles sync``, ``flask import``, ``flask audit
+prune``, ``flask backup create|restore``.
+
+The domain adds its own commands (``flask seed …``, its timed sweeps) at start-up with
+:func:`register_command`: a click command or group, added to every app made afterwards.
+"""
 from __future__ import annotations
 
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
+#: the domain's commands and groups, in the order registered
+_commands: list[click.Command] = []
+
+
+def register_command(command: click.Command) -> click.Command:
+    """Register a command or group of the domain (usable as a decorator on an AppGroup or
+    a ``@click.command``); a second one of the same name replaces the first."""
+    _commands[:] = [c for c in _commands if c.name != command.name] + [command]
+    return command
+
 
 def register(app: Flask) -> None:
     roles = AppGroup("roles", help="Roles as data: sync the policy table.")
-    seed = AppGroup("seed", help="Load reference data and the demo.")
 
     @roles.command("sync")
     def roles_sync():
@@ -17,31 +31,6 @@ def register(app: Flask) -> None:
 
         policy.sync(current_app.appbuilder, echo=click.echo)
         click.echo("roles in sync")
-
-    @seed.command("base")
-    def seed_base():
-        """Reference data every installation needs (字典), then roles sync. Idempotent."""
-        from app import policy
-        from seed import base
-
-        added = base.load()
-        policy.sync(current_app.appbuilder, echo=lambda *_: None)
-        click.echo(f"base data: {added} dictionary items added; roles in sync")
-
-    @seed.command("demo")
-    @click.option("--date", "on", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
-                  help="The seed date (default today): the demands cover the three months up to it.")
-    def seed_demo(on):
-        """The demo of 文化路社区 (synthetic names). Idempotent: a second run adds nothing."""
-        from app import policy
-        from seed import base, demo
-
-        base.load()
-        policy.sync(current_app.appbuilder, echo=lambda *_: None)
-        counts = demo.load(today=on.date() if on else None)
-        click.echo("demo: " + ", ".join(f"{k} +{v}" for k, v in counts.items()))
-        for row in demo.ACCOUNTS:
-            click.echo(f"  {row['role']:<10} {row['username']:<12} {demo.PASSWORD}")
 
     @app.cli.command("import")
     @click.argument("entity")
@@ -92,27 +81,6 @@ def register(app: Flask) -> None:
             click.echo(f"未导入任何数据；错误说明见 {target}", err=True)
         raise SystemExit(1)
 
-    demands = AppGroup("demands", help="The 三单 service loop.")
-
-    @demands.command("sweep")
-    def demands_sweep():
-        """Timed rules: orders taken but not started in time go back to the pool; the
-        dispatchers are told of newly overdue demands. Run it every few minutes (cron)."""
-        from models.service import demands as service
-
-        done = service.sweep()
-        click.echo(f"退回接单大厅 {done['returned']} 件；新超期提醒 {done['overdue']} 件")
-
-    cobuilding = AppGroup("cobuilding", help="Co-building: pledge projects and funds.")
-
-    @cobuilding.command("sweep")
-    def cobuilding_sweep():
-        """Pledge projects and meeting decisions past their due date and not done become 逾期
-        (run daily, cron)."""
-        from models.cobuilding import pledges as pledges, meetings
-
-        click.echo(f"新逾期共建项目 {pledges.sweep()} 个；新逾期会议决议 {meetings.sweep()} 项")
-
     audit = AppGroup("audit", help="The audit and sign-in logs.")
 
     @audit.command("prune")
@@ -161,6 +129,5 @@ def register(app: Flask) -> None:
     app.cli.add_command(backup)
     app.cli.add_command(audit)
     app.cli.add_command(roles)
-    app.cli.add_command(seed)
-    app.cli.add_command(demands)
-    app.cli.add_command(cobuilding)
+    for command in _commands:
+        app.cli.add_command(command)

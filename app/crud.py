@@ -319,12 +319,13 @@ class EntityView(ModelView):
 
     def _prefill_scope(self, form) -> None:
         """A new row starts in the user's own street / community / grid."""
-        from models.kernel.places import Community, Grid, Street
-
+        tree = scope.places()
+        if tree is None:
+            return
         user = scope.acting_user()
-        nodes = {Street: getattr(user, "scope_street", None),
-                 Community: getattr(user, "scope_community", None),
-                 Grid: getattr(user, "scope_grid", None)}
+        nodes = {tree.street: getattr(user, "scope_street", None),
+                 tree.community: getattr(user, "scope_community", None),
+                 tree.grid: getattr(user, "scope_grid", None)}
         for field in form:
             model = getattr(field, "model", None)
             if model in nodes and nodes[model] is not None and field.data is None \

@@ -237,11 +237,10 @@ def run_job(app: Flask, job_id: int, data: bytes) -> None:
 
 def _run(app: Flask, job_id: int, data: bytes, report=None) -> None:
     from app.registry import entities
-    from models.kernel.users import AppUser
 
     job = db.session.get(ImportJob, job_id)
     model = next(m for m in entities() if m.__name__ == job.entity)
-    user = db.session.get(AppUser, job.user_id) if job.user_id else None
+    user = db.session.get(app.appbuilder.sm.user_model, job.user_id) if job.user_id else None
     update_existing = bool(job.update_existing)
     background = app.config.get("IMPORT_IN_BACKGROUND", True)
     if background:

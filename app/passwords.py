@@ -10,8 +10,9 @@ other characters), does not contain the user name, and is none of the user's las
 
 A password set by someone else (a new account, an administrator's reset) must be
 changed at the next sign-in; so must one older than ``PASSWORD_MAX_AGE_DAYS`` (0: never).
-The demo's documented accounts (whose password is in the README) are exempt only while
-the app runs with ``DEMO_MODE`` (``make run``; never in production configuration).
+The demo's documented accounts (whose password is in the README; the demo registers them
+with :func:`register_demo_accounts`) are exempt only while the app runs with ``DEMO_MODE``
+(``make run``; never in production configuration).
 """
 from __future__ import annotations
 
@@ -63,7 +64,6 @@ def problems(password: str, username: str | None = None, user=None) -> list[str]
 def _whose():
     """(user name, user) of the password being set in this request."""
     from app.extensions import db
-    from models.kernel.users import AppUser
 
     if not has_request_context():
         return None, None
@@ -75,7 +75,7 @@ def _whose():
         from app.api import bounded_int
 
         pk = bounded_int(request.args.get("pk"), low=1)
-        user = db.session.get(AppUser, pk) if pk else None
+        user = db.session.get(current_app.appbuilder.sm.user_model, pk) if pk else None
         return getattr(user, "username", None), user
     if path.startswith("/api/"):
         data = request.get_json(silent=True) or {}
@@ -102,17 +102,25 @@ def remember(user, password_hash: str, *, seeded: bool = False) -> None:
     db.session.add(PasswordHistory(user_id=user.id, password_hash=password_hash, changed_at=clock.now()))
     if not seeded:
         user.password_changed_at = clock.now()
-        user.session_epoch = (user.session_epoch or 0) + 1
+        user.session_epoch = (getattr(user, "session_epoch", None) or 0) + 1
+
+
+#: the user names of the demo's documented accounts (registered by the demo, seed/__init__.py)
+_demo_accounts: set[str] = set()
+
+
+def register_demo_accounts(usernames) -> None:
+    """Register the demo's documented accounts: while the app runs with DEMO_MODE, they
+    keep their published password (:func:`demo_exempt`)."""
+    _demo_accounts.update(usernames)
 
 
 def demo_exempt(user) -> bool:
     """The demo's documented accounts with their published password (never changed since
     the seed), while the app runs with DEMO_MODE."""
-    if not current_app.config.get("DEMO_MODE") or user.password_changed_at is not None:
+    if not current_app.config.get("DEMO_MODE") or getattr(user, "password_changed_at", None) is not None:
         return False
-    from seed.demo import ACCOUNTS
-
-    return user.username in {a["username"] for a in ACCOUNTS} and (user.email or "").endswith("@demo.invalid")
+    return user.username in _demo_accounts and (user.email or "").endswith("@demo.invalid")
 
 
 def api_refusal() -> str:
@@ -127,9 +135,9 @@ def must_change(user) -> bool:
     """Whether ``user`` has to choose a new password before anything else."""
     if user is None or demo_exempt(user):
         return False
-    if user.must_change_password:
+    if getattr(user, "must_change_password", False):  # FAB's own User has none of these columns
         return True
     days = _setting("PASSWORD_MAX_AGE_DAYS", 0)
-    if days and user.password_changed_at is not None:
+    if days and getattr(user, "password_changed_at", None) is not None:
         return clock.now() - user.password_changed_at > datetime.timedelta(days=days)
     return False

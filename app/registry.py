@@ -12,6 +12,10 @@ entity. For each, :func:`register_all` adds
 
 A custom view in ``views/`` subclasses :func:`generated_view` and registers itself
 with :func:`override`; it is then registered instead of the generated class.
+
+The domain is not imported here: create_app imports the modules of ``DOMAIN`` (config.py)
+first, and :func:`register_all` calls the ``register(appbuilder)`` of each that has one
+after the entities are registered.
 """
 from __future__ import annotations
 
@@ -563,11 +567,12 @@ def register_entity(appbuilder, model) -> None:
         appbuilder.add_api(api_class(model))
 
 
-def register_all(appbuilder) -> None:
-    """Import the models and custom views, then register every entity."""
-    import models  # noqa: F401  (declares the entities)
-    import views  # noqa: F401  (custom views register their overrides)
-
+def register_all(appbuilder, domain=()) -> None:
+    """Register every entity, then call ``register(appbuilder)`` of each module of the
+    domain (imported modules, in ``DOMAIN`` order) that defines one."""
     for model in entities():
         register_entity(appbuilder, model)
-    views.register(appbuilder)
+    for module in domain:
+        register = getattr(module, "register", None)
+        if callable(register):
+            register(appbuilder)

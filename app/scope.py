@@ -7,16 +7,26 @@ kind. An entity declares where it sits with :class:`app.declare.Scope`.
 :func:`criterion` is the one rule. Everything that reads rows for a user — lists,
 show/edit/delete, the REST API, relation pickers, exports and charts — goes through
 it, via :class:`ScopeFilter` (FAB base filter) or :func:`apply`.
+
+The place tree and the accounts are the domain's: it registers the tree's three levels
+with :func:`register_places` (models/kernel/places.py) and its user model, whose accounts
+carry a scope node, with :func:`register_user_model` (models/kernel/users.py), at
+start-up. Until a tree is registered there is no place scoping: :func:`criterion` limits
+nothing, and a user has no scope node to choose; without a user model the security
+manager keeps FAB's ``User`` (an app started with an empty ``DOMAIN``).
 """
 from __future__ import annotations
 
 from contextlib import contextmanager
 from contextvars import ContextVar
+from typing import NamedTuple
 
 from flask import g, has_request_context
 from flask_appbuilder.models.filters import BaseFilter
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, false, or_, select
+
+from app.extensions import db
 
 ALL, COMMUNITY, GRID, SELF = "all", "community", "grid", "self"
 
@@ -27,6 +37,89 @@ KINDS = {
     GRID: _l("Own grid"),
     SELF: _l("Only own records"),
 }
+
+
+class PlaceTree(NamedTuple):
+    """The three mapped classes of the place tree, top to bottom. Each has ``id``,
+    ``name`` and ``code``; a community names its street in ``street_id``, a grid its
+    community in the relationship ``community``. A user's scope node is one of them."""
+
+    street: type
+    community: type
+    grid: type
+
+
+_places: PlaceTree | None = None
+
+
+def register_places(street: type, community: type, grid: type) -> PlaceTree:
+    """Register the domain's place tree (street → community → grid) for data scope."""
+    global _places
+    _places = PlaceTree(street, community, grid)
+    return _places
+
+
+def places() -> PlaceTree | None:
+    """The registered place tree, or None (no place scoping)."""
+    return _places
+
+
+_user_model: type | None = None
+
+
+def register_user_model(model: type) -> None:
+    """Register the domain's user model: a mapped subclass of FAB's ``User`` (table
+    ab_user) with the scope columns (``scope_kind``, ``scope_street_id``…). Security
+    managers made afterwards use it (app.security)."""
+    global _user_model
+    _user_model = model
+
+
+def user_model() -> type | None:
+    """The registered user model, or None (FAB's ``User``)."""
+    return _user_model
+
+
+def node_key(node) -> str:
+    """A scope node as the user form's picker names it: ``community:3``."""
+    return f"{type(node).__name__.lower()}:{node.id}"
+
+
+def node_label(node) -> str:
+    """A scope node as a person reads it (a grid with its community)."""
+    if node is None:
+        return ""
+    tree = places()
+    if tree is not None and isinstance(node, tree.grid):
+        return f"{node.community}/{node}"
+    return str(node)
+
+
+def load_node(key: str):
+    """The scope node named by :func:`node_key`, or None."""
+    tree = places()
+    if tree is None:
+        return None
+    kinds = {cls.__name__.lower(): cls for cls in tree}
+    try:
+        kind, pk = key.split(":", 1)
+        return db.session.get(kinds[kind], int(pk))
+    except (KeyError, ValueError):
+        return None
+
+
+def scope_problem(kind: str, node):
+    """Why the scope ``kind`` does not fit ``node``, or None."""
+    tree = places()
+    if kind not in KINDS:
+        return _l("Choose a scope kind.")
+    if tree is None:
+        return None
+    if kind == GRID and not isinstance(node, tree.grid):
+        return _l("The scope 'own grid' needs a grid as scope node.")
+    if kind in (COMMUNITY, SELF) and not isinstance(node, (tree.community, tree.grid)):
+        return _l("This scope kind needs a community or a grid as scope node.")
+    return None
 
 
 _acting: ContextVar = ContextVar("acting_user", default=None)
@@ -109,13 +202,15 @@ def spec_of(model):
 def criterion(model, user):
     """The SQL condition limiting ``model`` to what ``user`` may see.
 
-    Returns None when nothing is limited (an unscoped entity, no user, or a user whose
-    kind is 全部 without a node), or ``false()`` when the user may see nothing.
+    Returns None when nothing is limited (an unscoped entity, no user, a user whose
+    kind is 全部 without a node, or no place tree registered), or ``false()`` when the
+    user may see nothing.
     """
     spec = spec_of(model)
-    if spec is None or user is None:
+    tree = places()
+    if spec is None or user is None or tree is None:
         return None
-    from models.kernel.places import Community
+    Community = tree.community
 
     def col(name):
         attr = getattr(spec, name)
@@ -177,8 +272,6 @@ def apply(query_or_select, model, user=None):
 
 def visible(obj, user=None) -> bool:
     """Whether one persisted row is within the (acting) user's scope (one query)."""
-    from app.extensions import db
-
     model = type(obj)
     user = acting_user() if user is None else user
     crit = criterion(model, user)

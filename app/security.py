@@ -4,6 +4,11 @@ Flask-AppBuilder asks the database once per ``has_access`` call and once more fo
 menu; a list page made ~10 such calls. Here a request loads the user with roles and
 groups in one statement and all of the user's (permission, view) pairs in one more,
 then answers every check from that set.
+
+The accounts are the domain's: it registers its user model (FAB's ``User`` with the
+data-scope and password columns, table ab_user) with :func:`app.scope.register_user_model`
+at start-up, before the security manager is made; without one the manager keeps FAB's
+``User``. The engine reaches the model through ``appbuilder.sm.user_model``.
 """
 from __future__ import annotations
 
@@ -26,8 +31,8 @@ from sqlalchemy.orm import joinedload
 from wtforms import Field, SelectField
 from wtforms.validators import ValidationError
 
-from app import scope as scope_mod
-from models.kernel.users import AppUser, load_node, node_key, node_label, scope_problem
+from app import scope as scope_mod, sessions
+from app.scope import load_node, node_key, node_label, scope_problem
 
 
 # ----------------------------------------------------------------------------- labels
@@ -277,15 +282,15 @@ class UserView(UserDBModelView):
         """Streets, communities and grids matching ``q`` (for the scope picker)."""
         from app.extensions import db
         from app.filters import like_escape
-        from models.kernel.places import Community, Grid, Street
 
         text = (request.args.get("q") or "").strip()
         like = f"%{like_escape(text)}%"
         results = []
-        for model in (Street, Community, Grid):
+        tree = scope_mod.places()
+        for model in tree or ():
             stmt = select(model)
-            if model is Grid:
-                stmt = stmt.options(joinedload(Grid.community))
+            if model is tree.grid:
+                stmt = stmt.options(joinedload(tree.grid.community))
             if text:
                 stmt = stmt.where(or_(model.name.ilike(like, escape="\\"), model.code.ilike(like, escape="\\")))
             for node in db.session.scalars(stmt.order_by(model.name).limit(20)):
@@ -387,7 +392,6 @@ class LoginView(AuthDBView):
 
 
 class SecurityManager(FabSecurityManager):
-    user_model = AppUser
     authdbview = LoginView
     userdbmodelview = UserView
     userstatschartview = None  # FAB's chart loads Google Charts: not on an intranet
@@ -397,11 +401,16 @@ class SecurityManager(FabSecurityManager):
     viewmenumodelview = ViewMenuView
     permissionviewmodelview = PermissionViewView
 
+    def __init__(self, appbuilder):
+        if scope_mod.user_model() is not None:
+            self.user_model = scope_mod.user_model()
+        super().__init__(appbuilder)
+
     def reset_password(self, userid, password):
         """Every password change (the user's own, an administrator's reset): kept in the
         history, the user's other sessions end; set by someone else, it must be changed
         at the next sign-in (app.passwords)."""
-        from app import passwords, sessions
+        from app import passwords
         from app.extensions import db
 
         super().reset_password(userid, password)
@@ -438,7 +447,7 @@ class SecurityManager(FabSecurityManager):
         from app import passwords
 
         user = self.load_user(jwt_data["sub"])
-        if user is not None and jwt_data.get("epoch", 0) != (user.session_epoch or 0):
+        if user is not None and jwt_data.get("epoch", 0) != sessions.epoch(user):
             return None  # a token from before a password change
         if user is not None and passwords.must_change(user):
             g.must_change_password_first = True  # answered 403 (app.api): change it on the page first

@@ -26,12 +26,17 @@ def _now() -> float:
 def start(user) -> None:
     """A page session begins (at the sign-in)."""
     session["auth_at"] = session["seen_at"] = _now()
-    session["epoch"] = user.session_epoch or 0
+    session["epoch"] = epoch(user)
 
 
 def keep(user) -> None:
     """The user changed their own password: this session goes on, the others end."""
-    session["epoch"] = user.session_epoch or 0
+    session["epoch"] = epoch(user)
+
+
+def epoch(user) -> int:
+    """The account's session epoch (0 for a user model without one, FAB's own ``User``)."""
+    return getattr(user, "session_epoch", None) or 0
 
 
 def _ended(message: str):
@@ -69,7 +74,7 @@ def check():
                               "again.", n=int(idle // 60)))
     elif now - began > lifetime:
         return _ended(gettext("The sign-in has expired. Please sign in again."))
-    elif session.get("epoch", 0) != (current_user.session_epoch or 0):
+    elif session.get("epoch", 0) != epoch(current_user):
         return _ended(gettext("The password of this account was changed. Please sign in again."))
     session["seen_at"] = now
     if passwords.must_change(current_user) and request.endpoint not in _ALLOWED_WHILE_CHANGING:

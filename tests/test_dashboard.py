@@ -290,7 +290,7 @@ def test_the_dashboard_shows_each_role_what_it_may_see(as_user, ctx, username):
     """The street and the leaders read the demands but not the care groups (personal data
     of vulnerable residents): they see the care figures, not the lists behind them.
     Users who see only their own records see the figures of what they may read."""
-    from app.policy import ROLES
+    from models.kernel.policy import ROLES
 
     user = db.session.scalars(select(AppUser).where(AppUser.username == username)).one()
     role = ROLES[user.roles[0].name]

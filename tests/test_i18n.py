@@ -116,7 +116,7 @@ def english_words(page: str, allowed=()) -> set[str]:
 
 def _writer(model) -> str:
     """A demo user who may write ``model`` (or at least read it)."""
-    from app import policy
+    from models.kernel import policy
 
     for username, role in (("secretary", "社区书记/主任"), ("sysadmin", "系统管理员"),
                            ("auditor", "审计管理员")):

@@ -57,7 +57,7 @@ def test_list_pages_are_cut_before_their_relations_are_joined(app, ctx, as_user,
 
 
 def test_every_generated_list_stays_within_9_statements(app, ctx, as_user, count_queries):
-    from app import policy
+    from models.kernel import policy
     from app.registry import entities, view_class
 
     readers = {}

@@ -1,6 +1,6 @@
 """The role matrix (等保 2.0 访问控制): for every role, every registered entity's pages and
 API endpoints, and the pages that are not entities, answer as the single policy table
-(app/policy.py) says — allowed or denied — with no mismatch; and the three
+(models/kernel/policy.py) says — allowed or denied — with no mismatch; and the three
 administrators (三员) stay apart.
 
 Read: the list page and the API list answer 200, or are refused (403, or a redirect to
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from app import policy
+from models.kernel import policy
 
 #: a demo account of every policy role
 ROLE_USERS = {"系统管理员": "sysadmin", "安全管理员": "secadmin", "审计管理员": "auditor", "街道管理员": "street",

@@ -1,14 +1,19 @@
 """Views the registry cannot generate: dashboards, workflow actions, public pages,
-and custom subclasses of generated views (registered with ``registry.override``)."""
+and custom subclasses of generated views (registered with ``registry.override``), and the
+contexts' command-line commands (registered with ``app.cli.register_command``).
+
+Part of config.DOMAIN: the engine calls :func:`register` once per app at start-up."""
 from flask_babel import lazy_gettext as _l
 
 # overrides register on import
 from views.cobuilding import assessments, guides, meetings, stations  # noqa: F401
+from views.cobuilding import commands as _cobuilding_commands  # noqa: F401
 from views.cobuilding import pledges as cobuilding  # noqa: F401
 from views.kernel import organisations  # noqa: F401
 from views.people import care  # noqa: F401
 from views.reporting import dashboard, home  # noqa: F401
 from views.service import demands as service  # noqa: F401
+from views.service import commands as _service_commands  # noqa: F401
 from views.volunteers import activities as volunteers, bulletins, honours  # noqa: F401
 
 #: the bounded contexts, each a package of views with its own templates/ folder

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 from app.base import Model, Tracked
 from app.declare import Admin as AdminBase, EXPORT, Scope, field
 from models.kernel.places import Community, Compound, Grid, Street
+from models.kernel.policy import UNIT_ACCOUNT_ROLES, UNIT_ROLE
 
 
 class Organisation(Tracked, Model):
@@ -187,8 +188,6 @@ def _role_names(user) -> set[str]:
 def is_unit_account(user) -> bool:
     """Whether ``user`` is an account of a partner unit: it holds the liaison role, and
     no role besides the other taker role (never a leader's or a worker's account)."""
-    from app.policy import UNIT_ACCOUNT_ROLES, UNIT_ROLE
-
     names = _role_names(user)
     return UNIT_ROLE in names and names <= set(UNIT_ACCOUNT_ROLES)
 
@@ -197,7 +196,6 @@ def unit_account_condition():
     """The SQL condition of :func:`is_unit_account` (what the position's account picker offers)."""
     from flask_appbuilder.security.sqla.models import Role
 
-    from app.policy import UNIT_ACCOUNT_ROLES, UNIT_ROLE
     from models.kernel.users import AppUser
 
     return AppUser.roles.any(Role.name == UNIT_ROLE) & ~AppUser.roles.any(Role.name.notin_(UNIT_ACCOUNT_ROLES))

@@ -11,7 +11,7 @@ from sqlalchemy import (Column, Date, Float, ForeignKey, Integer, String, Table,
                         UniqueConstraint, select)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app import clock
+from app import clock, scope
 from app.base import Model, Tracked
 from app.charts import Chart
 from app.declare import Admin as AdminBase, EXPORT, Scope, field
@@ -453,3 +453,7 @@ class Station(InCommunity, Tracked, Model):
         missing = gettext("not set up yet")
         return "\n".join(gettext("%(party)s: %(organisation)s", party=label, organisation=org or missing)
                          for label, org in self.linkage())
+
+
+#: data scope reads this tree (app.scope): a user's scope node is a street, community or grid
+scope.register_places(Street, Community, Grid)

@@ -1,5 +1,6 @@
 """Users (FAB's ab_user) with a data scope: a node (street, community or grid) and a kind.
-See app.scope for how the scope limits what a user sees."""
+See app.scope for how the scope limits what a user sees; AppUser is registered as the
+security manager's user model (app.scope.register_user_model)."""
 from __future__ import annotations
 
 import datetime
@@ -12,6 +13,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app import scope as scope_mod
 from app.declare import Scope, field
+from app.domain import DomainError
+from app.scope import load_node, node_key, node_label, scope_problem  # noqa: F401  (the node helpers)
+from models.kernel.places import Community, Grid, Street
 
 
 class AppUser(User):
@@ -71,9 +75,6 @@ class AppUser(User):
     def set_scope(self, kind: str, node) -> None:
         """Bind the user to ``node`` (a Street, Community, Grid or None) with ``kind``;
         the ids above the node are filled in. Raises DomainError when they do not fit."""
-        from app.domain import DomainError
-        from models.kernel.places import Community, Grid, Street
-
         problem = scope_problem(kind, node)
         if problem:
             raise DomainError(problem, "scope_node")
@@ -86,40 +87,5 @@ class AppUser(User):
             community.street if community is not None else None)
 
 
-def scope_problem(kind: str, node):
-    """Why ``kind`` does not fit ``node``, or None."""
-    from models.kernel.places import Community, Grid
-
-    if kind not in scope_mod.KINDS:
-        return _l("Choose a scope kind.")
-    if kind == scope_mod.GRID and not isinstance(node, Grid):
-        return _l("The scope 'own grid' needs a grid as scope node.")
-    if kind in (scope_mod.COMMUNITY, scope_mod.SELF) and not isinstance(node, (Community, Grid)):
-        return _l("This scope kind needs a community or a grid as scope node.")
-    return None
-
-
-def node_label(node) -> str:
-    from models.kernel.places import Grid
-
-    if node is None:
-        return ""
-    if isinstance(node, Grid):
-        return f"{node.community}/{node}"
-    return str(node)
-
-
-def node_key(node) -> str:
-    return f"{type(node).__name__.lower()}:{node.id}"
-
-
-def load_node(key: str):
-    from app.extensions import db
-    from models.kernel.places import Community, Grid, Street
-
-    kinds = {"street": Street, "community": Community, "grid": Grid}
-    try:
-        kind, pk = key.split(":", 1)
-        return db.session.get(kinds[kind], int(pk))
-    except (KeyError, ValueError):
-        return None
+#: the accounts of the security manager (app.security) are these
+scope_mod.register_user_model(AppUser)

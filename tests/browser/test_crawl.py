@@ -167,7 +167,7 @@ def _report(crawl: Crawl) -> str:
 
 @pytest.mark.parametrize("role", ROLES)
 def test_every_page_of_every_role(browser, live_server, live_app, role):
-    from app import policy
+    from models.kernel import policy
     from app.registry import entities, view_class
     from seed.demo import ACCOUNTS
 

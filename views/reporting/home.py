@@ -6,6 +6,7 @@ from flask_appbuilder import IndexView, expose
 from flask_babel import lazy_gettext as _l
 
 from app import policy
+from models.kernel.policy import ROLES
 
 
 class HomeView(IndexView):
@@ -18,7 +19,7 @@ class HomeView(IndexView):
             return redirect(url_for(self.appbuilder.sm.auth_view.__class__.__name__ + ".login"))
         sm = self.appbuilder.sm
         roles = [r.name for r in user.roles]
-        work = [policy.ROLES[name]["work"] for name in roles if name in policy.ROLES]
+        work = [ROLES[name]["work"] for name in roles if name in ROLES]
         sections = []
         for category, items in policy.home_sections():
             entries = []
