@@ -23,9 +23,23 @@ read permission and the user's data scope.
   (or ``"module:function"``) of a :class:`Slice` returning ``{"categories", "series"}``,
   one statement under the user's scope (service rates, volunteer hours, leaderboards).
 
+Named statistics are resolved by name, with :mod:`importlib`, when the chart is drawn:
+the engine imports no domain module by itself (the name comes from the domain's own
+declaration), and an entity may name a statistic of a context it must not import — the
+demands (service) name the reporting context's ``"models.reporting.dashboard:top_units"``
+without importing reporting, which reads every context. (A registry of statistics would
+need the statistic's module imported before any chart is drawn, and give nothing more.)
+
 The aggregation is one ``SELECT … GROUP BY`` under :func:`app.scope.apply` (plus one
 statement to name a relation's groups): no rows are loaded into Python to be grouped.
 :func:`list_url` gives the entity's list filtered to the same period and place.
+
+The period and place a chart page (or the dashboard) shows come from the request's
+arguments: :func:`read_slice` reads them (bad input: a message and the default, the last
+three months and the whole scope) and :func:`slice_args` writes them back into a link.
+The places one may choose are the domain's: it registers, once, a function listing the
+communities and grids of the acting user's scope with :func:`register_places` (none
+registered: no place to choose, the whole scope).
 """
 from __future__ import annotations
 
@@ -40,9 +54,11 @@ from sqlalchemy import DateTime, func, inspect as sa_inspect, select
 from sqlalchemy.orm import RelationshipProperty
 
 from app import clock
+from app.api import bounded_int
+from app.periods import DAY, MONTH, WEEK, as_date, truncate
 
 KINDS = ("bar", "hbar", "line", "pie")
-BUCKETS = ("day", "week", "month")
+BUCKETS = (DAY, WEEK, MONTH)
 
 
 class ChartError(ValueError):
@@ -107,6 +123,83 @@ class Slice:
         return self.place(model) + (self.period(getattr(model, dated)) if dated else [])
 
 
+#: the longest period one chart page or dashboard shows
+MAX_DAYS = 366
+#: the default period: the last three months
+DEFAULT_DAYS = 91
+
+
+@dataclass
+class Choice:
+    """The period and place asked for, what may be chosen, and what was wrong with the ask."""
+    slice: Slice
+    communities: list = dc_field(default_factory=list)
+    grids: list = dc_field(default_factory=list)
+    problems: list = dc_field(default_factory=list)
+
+
+#: the domain's places, registered with :func:`register_places`
+_places: Callable[[], tuple[list, list]] | None = None
+
+
+def register_places(lister: Callable[[], tuple[list, list]] | None) -> None:
+    """The hook through which the domain gives the places a slice may be narrowed to:
+    ``lister()`` returns ``(communities, grids)`` within the acting user's data scope, in
+    the order they are offered — each with ``id`` and ``name``, a grid also with
+    ``community_id``. Registered once at start-up; ``None`` removes it."""
+    global _places
+    _places = lister
+
+
+def default_period(today: datetime.date) -> tuple[datetime.date, datetime.date]:
+    return today - datetime.timedelta(days=DEFAULT_DAYS), today
+
+
+def read_slice(args, today: datetime.date) -> Choice:
+    """The period and place of ``args`` (start, end: ISO dates; community, grid: ids),
+    within the acting user's scope. Bad input becomes a message in ``problems`` and the
+    default (the last three months; the whole scope)."""
+    problems = []
+    start, end = default_period(today)
+    raw_start, raw_end = (args.get("start") or "").strip(), (args.get("end") or "").strip()
+    if raw_start or raw_end:
+        try:
+            asked = datetime.date.fromisoformat(raw_start), datetime.date.fromisoformat(raw_end)
+        except ValueError:
+            problems.append(gettext("Give the period as two dates, from and until."))
+        else:
+            if asked[1] < asked[0]:
+                problems.append(gettext("The end of the period must not be before its start."))
+            elif (asked[1] - asked[0]).days > MAX_DAYS:
+                problems.append(gettext("At most %(n)s days at a time.", n=MAX_DAYS))
+            else:
+                start, end = asked
+    communities, grids = _places() if _places is not None else ([], [])
+    chosen = Slice(start=start, end=end)
+    if (args.get("community") or "").strip():
+        community_id = bounded_int(args.get("community"), low=1)
+        if community_id in {c.id for c in communities}:
+            chosen.community_id = community_id
+        else:
+            problems.append(gettext("That community is outside your data scope."))
+    if (args.get("grid") or "").strip():
+        grid_id = bounded_int(args.get("grid"), low=1)
+        grid = next((g for g in grids if g.id == grid_id), None)
+        if grid is None:
+            problems.append(gettext("That grid is outside your data scope."))
+        else:
+            chosen.grid_id, chosen.community_id = grid.id, grid.community_id
+    return Choice(chosen, communities, grids, problems)
+
+
+def slice_args(slice_: Slice) -> dict:
+    """The request arguments that give ``slice_`` back (for links to other pages)."""
+    args = {"start": slice_.start.isoformat() if slice_.start else None,
+            "end": slice_.end.isoformat() if slice_.end else None,
+            "community": slice_.community_id, "grid": slice_.grid_id}
+    return {k: v for k, v in args.items() if v is not None}
+
+
 def charts_of(model) -> dict[str, Chart]:
     return {c.name: c for c in getattr(model.Admin, "charts", None) or []}
 
@@ -120,7 +213,6 @@ def _column(model, name: str):
 
 def _dimension(model, spec: str):
     """(SQL expression, how to label a group value)."""
-    from models.service import rates
     from app.declare import choices_of
 
     name, _sep, bucket = spec.partition(":")
@@ -133,7 +225,6 @@ def _dimension(model, spec: str):
     if bucket:
         if bucket not in BUCKETS:
             raise ChartError(gettext("Unknown time bucket: %(name)s", name=bucket))
-        truncate, _hours = rates._dialect_functions(rates._dialect())
         return truncate(column, bucket), ("date", bucket)
     info = column.info
     if info.get("dict_type"):
@@ -165,7 +256,6 @@ def _labeller(how, values):
     """A function naming each group value (one statement for a relation's names)."""
     from app.dictionary import label_of
     from app.extensions import db
-    from models.service.rates import as_date
 
     kind, arg = how
     if kind == "relation":
@@ -182,7 +272,8 @@ def _labeller(how, values):
     return lambda v: str(v) if v is not None else gettext("None")
 
 
-def _number(value):
+def number(value):
+    """An aggregate as a chart shows it: 0 for none, money and decimals to two places."""
     if value is None:
         return 0
     if isinstance(value, Decimal):
@@ -243,13 +334,13 @@ def aggregate(model, chart: Chart, slice_: Slice | None = None, *, measure: str 
     else:  # the largest first
         totals = {}
         for row in rows:
-            totals[row[0]] = totals.get(row[0], 0) + (_number(row[-1]) or 0)
+            totals[row[0]] = totals.get(row[0], 0) + (number(row[-1]) or 0)
         groups.sort(key=lambda v: -totals[v])
     shown = groups[:chart.limit] if how[0] != "date" else groups
     name_group = _labeller(how, shown)
     categories = [name_group(v) for v in shown]
     if series_column is None:
-        values = {row[0]: _number(row[-1]) for row in rows}
+        values = {row[0]: number(row[-1]) for row in rows}
         series = [{"name": str(chart.label), "data": [values.get(v, 0) for v in shown]}]
     else:
         keys = []
@@ -259,7 +350,7 @@ def aggregate(model, chart: Chart, slice_: Slice | None = None, *, measure: str 
         order = list(series_how[1]) if series_how[0] == "choices" else []
         keys.sort(key=lambda k: (order.index(k) if k in order else len(order), str(k)))
         name_series = _labeller(series_how, keys)
-        cells = {(row[0], row[1]): _number(row[-1]) for row in rows}
+        cells = {(row[0], row[1]): number(row[-1]) for row in rows}
         series = []
         for k in keys:
             one = {"name": name_series(k), "data": [cells.get((v, k), 0) for v in shown]}

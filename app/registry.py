@@ -451,13 +451,11 @@ class GeneratedView(crud.EntityView):
 
         from app import charts, clock
 
-        from models.reporting import dashboard
-
         model = self.datamodel.obj
         declared = charts.charts_of(model).get(name)
         if declared is None:
             abort(404)
-        choice = dashboard.read_slice(request.args, clock.today())
+        choice = charts.read_slice(request.args, clock.today())
         for problem in choice.problems:
             flash(problem, "warning")
         try:
@@ -470,7 +468,7 @@ class GeneratedView(crud.EntityView):
             periodic=bool(declared.dated or declared.statistic),
             list_link=charts.list_url(model, choice.slice, declared.dated, **declared.filters),
             data_url=url_for(f"{type(self).__name__}.chart_data", name=name,
-                             **dashboard.slice_args(choice.slice)),
+                             **charts.slice_args(choice.slice)),
             title=data["title"])
 
     @expose("/chart-data/<name>")
@@ -482,19 +480,17 @@ class GeneratedView(crud.EntityView):
 
         from app import charts, clock
 
-        from models.reporting import dashboard
-
         declared = charts.charts_of(self.datamodel.obj).get(name)
         if declared is None:
             return jsonify({"message": str(_l("Unknown chart: %(name)s", name=name))}), 404
-        choice = dashboard.read_slice(request.args, clock.today())
+        choice = charts.read_slice(request.args, clock.today())
         if choice.problems:
             return jsonify({"message": " ".join(choice.problems)}), 400
         try:
             data = charts.aggregate(self.datamodel.obj, declared, choice.slice, measure=request.args.get("measure"))
         except charts.ChartError as error:
             return jsonify({"message": str(error)}), 400
-        return jsonify({**data, **dashboard.slice_args(choice.slice)})
+        return jsonify({**data, **charts.slice_args(choice.slice)})
 
 
 _generated_views: dict = {}

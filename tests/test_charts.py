@@ -148,3 +148,56 @@ def test_a_chart_declared_on_a_throwaway_model(app, widget_model):
             if role is not None:
                 db.session.delete(role)
             db.session.commit()
+
+
+def test_periods_in_python():
+    import datetime
+
+    from app.periods import MONTH, WEEK, DAY, count_periods, next_period, period_start, periods
+
+    d = datetime.date
+    assert periods(d(2026, 1, 15), d(2026, 4, 1), MONTH) == [d(2026, 1, 1), d(2026, 2, 1), d(2026, 3, 1)]
+    assert period_start(d(2026, 3, 18), WEEK) == d(2026, 3, 16)  # a Wednesday → its Monday
+    assert next_period(d(2025, 12, 1), MONTH) == d(2026, 1, 1)
+    assert count_periods(d(2026, 3, 1), d(2026, 3, 8), DAY) == 7
+
+
+def test_time_buckets_in_sql(ctx):
+    """The same buckets on either database (ISO weeks start on Monday), and hours between."""
+    import datetime
+
+    from sqlalchemy import DateTime, literal
+
+    from app.periods import as_date, hours_between, truncate
+
+    moment = literal(datetime.datetime(2026, 3, 18, 10, 30), DateTime)
+    later = literal(datetime.datetime(2026, 3, 18, 13, 0), DateTime)
+    day, week, month, hours = db.session.execute(select(
+        truncate(moment, "day"), truncate(moment, "week"), truncate(moment, "month"),
+        hours_between(moment, later))).one()
+    assert [as_date(v) for v in (day, week, month)] == [
+        datetime.date(2026, 3, 18), datetime.date(2026, 3, 16), datetime.date(2026, 3, 1)]
+    assert round(float(hours), 2) == 2.5
+    with pytest.raises(ValueError):
+        truncate(moment, "year")
+
+
+def test_the_engine_reads_the_period_and_place_with_the_places_the_domain_registers(ctx, monkeypatch):
+    """app.charts.read_slice: bad input is a message and the default; a place is chosen
+    among those the registered hook lists (none registered: no place can be chosen)."""
+    import datetime
+    from types import SimpleNamespace
+
+    from app import charts
+
+    today = datetime.date(2026, 3, 31)
+    monkeypatch.setattr(charts, "_places", None)
+    choice = charts.read_slice({"grid": "1", "start": "2026-03-01", "end": "2026-02-01"}, today)
+    assert (choice.slice.start, choice.slice.end) == charts.default_period(today)
+    assert choice.slice.grid_id is None and len(choice.problems) == 2
+    community = SimpleNamespace(id=7, name="甲")
+    grid = SimpleNamespace(id=3, name="一", community_id=7)
+    charts.register_places(lambda: ([community], [grid]))
+    choice = charts.read_slice({"grid": "3", "start": "2026-03-01", "end": "2026-03-31"}, today)
+    assert not choice.problems and (choice.slice.grid_id, choice.slice.community_id) == (3, 7)
+    assert charts.slice_args(choice.slice) == {"start": "2026-03-01", "end": "2026-03-31", "community": 7, "grid": 3}

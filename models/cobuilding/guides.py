@@ -125,20 +125,19 @@ def window_stats(months: int = 12) -> list[dict]:
     average satisfaction — one GROUP BY in SQL, in the user's scope."""
     from sqlalchemy import case, cast
 
-    from models.service import rates
-
     from app import scope
     from app.extensions import db
+    from app.periods import as_date, month_of
 
     since = clock.today().replace(day=1)
     for _ in range(months - 1):
         since = (since - datetime.timedelta(days=1)).replace(day=1)
-    month = rates.month_of(WindowService.served_on)
+    month = month_of(WindowService.served_on)
     one_visit = func.sum(case((WindowService.visits == 1, 1), else_=0))
     rated = func.avg(cast(WindowService.satisfaction, Integer))
     stmt = scope.apply(select(month, func.count(), one_visit, rated).where(WindowService.served_on >= since)
                        .group_by(month).order_by(month), WindowService)
     rows = db.session.execute(stmt).all()
-    return [{"month": rates.as_date(m), "handled": n, "one_visit": int(once or 0),
+    return [{"month": as_date(m), "handled": n, "one_visit": int(once or 0),
              "one_visit_share": round(100 * int(once or 0) / n) if n else 0,
              "satisfaction": round(float(avg), 2) if avg is not None else None} for m, n, once, avg in rows]

@@ -1,8 +1,9 @@
 """会议看板: the figures a leader shows at the monthly meeting, for a period and a
 community / grid, within the user's data scope.
 
-:func:`read_slice` reads the period and place from a request's arguments (bad input: a
-message and the default); :func:`figures` gives the KPI tiles — the counts in one
+:func:`places` lists the communities and grids a period-and-place choice offers (the
+engine's :func:`app.charts.read_slice` reads the choice from a request, for the
+dashboard and every chart page); :func:`figures` gives the KPI tiles — the counts in one
 statement, the service rates in one more; :data:`CHARTS` are the dashboard's charts,
 declared with their entities (:mod:`app.charts`), some of them the domain statistics
 below, each one statement under the user's scope.
@@ -10,17 +11,27 @@ below, each one statement under the user's scope.
 from __future__ import annotations
 
 import datetime
-from dataclasses import dataclass, field
+from decimal import Decimal
 
+from flask import url_for
 from flask_babel import gettext, lazy_gettext as _l
 from sqlalchemy import and_, case, distinct, func, select
 
-from app.charts import Slice
-
-#: the longest period one dashboard shows
-MAX_DAYS = 366
-#: the default period: the last three months
-DEFAULT_DAYS = 91
+from app import clock, scope
+from app.charts import Slice, list_url, number, register_places
+from app.extensions import db
+from app.registry import entity_name
+from models.cobuilding.pledges import CANCELLED, FULFILLED, Contribution, PledgeProject
+from models.kernel.places import Community, Compound, Grid
+from models.people.care import CareGroup, Visit
+from models.people.people import SINKING, Household, PartyMember, Person
+from models.service import rates
+from models.service.demands import Demand
+from models.volunteers import stats as volunteer_stats
+from models.volunteers.activities import REGISTERED, Activity, ServiceRecord, Team, Volunteer, team_member
+from models.volunteers.bulletins import Bulletin
+from models.volunteers.honours import Honoree, StarRound
+from models.volunteers.points import AWARD, REJECTED, Exchange, LedgerEntry
 
 #: the dashboard's charts, in order: (entity, declared chart name)
 CHARTS = [("Demand", "per_month"), ("Demand", "rates_per_month"), ("Demand", "by_category"), ("Demand", "by_grid"),
@@ -29,68 +40,15 @@ CHARTS = [("Demand", "per_month"), ("Demand", "rates_per_month"), ("Demand", "by
           ("Compound", "by_type"), ("Person", "by_grid_and_age")]
 
 
-@dataclass
-class Choice:
-    """The period and place asked for, what may be chosen, and what was wrong with the ask."""
-    slice: Slice
-    communities: list = field(default_factory=list)
-    grids: list = field(default_factory=list)
-    problems: list = field(default_factory=list)
-
-
-def default_period(today: datetime.date) -> tuple[datetime.date, datetime.date]:
-    return today - datetime.timedelta(days=DEFAULT_DAYS), today
-
-
-def read_slice(args, today: datetime.date) -> Choice:
-    """The period and place of ``args`` (start, end: ISO dates; community, grid: ids),
-    within the acting user's scope. Bad input becomes a message in ``problems`` and the
-    default (the last three months; the whole scope)."""
-    from app import scope
-    from app.api import bounded_int
-    from app.extensions import db
-    from models.kernel.places import Community, Grid
-
-    problems = []
-    start, end = default_period(today)
-    raw_start, raw_end = (args.get("start") or "").strip(), (args.get("end") or "").strip()
-    if raw_start or raw_end:
-        try:
-            asked = datetime.date.fromisoformat(raw_start), datetime.date.fromisoformat(raw_end)
-        except ValueError:
-            problems.append(gettext("Give the period as two dates, from and until."))
-        else:
-            if asked[1] < asked[0]:
-                problems.append(gettext("The end of the period must not be before its start."))
-            elif (asked[1] - asked[0]).days > MAX_DAYS:
-                problems.append(gettext("At most %(n)s days at a time.", n=MAX_DAYS))
-            else:
-                start, end = asked
+def places() -> tuple[list, list]:
+    """The communities and grids within the acting user's scope, for the period-and-place
+    choice of the dashboard and of every chart page (registered with the engine below)."""
     communities = db.session.scalars(scope.apply(select(Community), Community).order_by(Community.id)).all()
     grids = db.session.scalars(scope.apply(select(Grid), Grid).order_by(Grid.community_id, Grid.code)).all()
-    chosen = Slice(start=start, end=end)
-    if (args.get("community") or "").strip():
-        community_id = bounded_int(args.get("community"), low=1)
-        if community_id in {c.id for c in communities}:
-            chosen.community_id = community_id
-        else:
-            problems.append(gettext("That community is outside your data scope."))
-    if (args.get("grid") or "").strip():
-        grid_id = bounded_int(args.get("grid"), low=1)
-        grid = next((g for g in grids if g.id == grid_id), None)
-        if grid is None:
-            problems.append(gettext("That grid is outside your data scope."))
-        else:
-            chosen.grid_id, chosen.community_id = grid.id, grid.community_id
-    return Choice(chosen, communities, grids, problems)
+    return communities, grids
 
 
-def slice_args(slice_: Slice) -> dict:
-    """The request arguments that give ``slice_`` back (for links to other pages)."""
-    args = {"start": slice_.start.isoformat() if slice_.start else None,
-            "end": slice_.end.isoformat() if slice_.end else None,
-            "community": slice_.community_id, "grid": slice_.grid_id}
-    return {k: v for k, v in args.items() if v is not None}
+register_places(places)
 
 
 # ----------------------------------------------------------------------------- tiles
@@ -98,8 +56,6 @@ def slice_args(slice_: Slice) -> dict:
 def _counted(model, *conditions, column=None, total=None):
     """A scalar subquery: count (distinct ``column``) or sum ``total`` of ``model``'s rows
     in the user's scope."""
-    from app import scope
-
     if total is not None:
         measure = func.coalesce(func.sum(total), 0)
     else:
@@ -111,22 +67,6 @@ def figures(slice_: Slice) -> dict:
     """The dashboard's tiles: {"period": [...], "totals": [...]} — each tile a dict of
     key, label, value, unit (optional), note (optional) and link (the list behind it,
     filtered). Two statements, whatever the data."""
-    from flask import url_for
-
-    from models.service import rates
-    from app.charts import list_url
-    from app.extensions import db
-    from app.registry import entity_name
-    from models.volunteers.bulletins import Bulletin
-    from models.people.care import CareGroup, Visit
-    from models.cobuilding.pledges import CANCELLED, FULFILLED, Contribution, PledgeProject
-    from models.volunteers.honours import Honoree, StarRound
-    from models.people.people import SINKING, Household, PartyMember, Person
-    from models.kernel.places import Compound
-    from models.volunteers.points import AWARD, REJECTED, Exchange, LedgerEntry
-    from models.service.demands import Demand
-    from models.volunteers.activities import REGISTERED, ServiceRecord, Team, Volunteer, team_member
-
     where = slice_.place
     counts = {
         "households": _counted(Household, *where(Household)),
@@ -213,8 +153,6 @@ def figures(slice_: Slice) -> dict:
 
 def _yuan(value):
     """A sum of Money (a Decimal of yuan) for a tile."""
-    from decimal import Decimal
-
     return float(value) if isinstance(value, Decimal) else value
 
 
@@ -232,9 +170,6 @@ def top_members(slice_: Slice) -> dict:
 
 
 def _top_takers(slice_: Slice, units: bool) -> dict:
-    from models.service import rates
-    from models.service.demands import Demand
-
     ranking = rates.rank(rates.breakdown(rates.TAKER, slice_.since, slice_.until, where=slice_.place(Demand)))
     rows = (ranking.units if units else ranking.members)[:10]
     return {"categories": [r.label for r in rows],
@@ -244,9 +179,6 @@ def _top_takers(slice_: Slice, units: bool) -> dict:
 
 def service_rates(slice_: Slice) -> dict:
     """响应率, 办结率 and 满意率 of the demands filed in each month of the period (per cent)."""
-    from models.service import rates
-    from models.service.demands import Demand
-
     months = rates.breakdown(rates.MONTH, slice_.since, slice_.until, where=slice_.place(Demand))
 
     def pct(value):
@@ -260,11 +192,6 @@ def service_rates(slice_: Slice) -> dict:
 
 def care_coverage(slice_: Slice) -> dict:
     """Per grid: the residents in care, and how many of them were visited in the period."""
-    from app import scope
-    from app.extensions import db
-    from models.people.care import CareGroup, Visit
-    from models.kernel.places import Grid
-
     visit_on = [Visit.person_id == CareGroup.person_id, *slice_.period(Visit.visited_on)]
     stmt = (select(Grid.name, func.count(distinct(CareGroup.id)), func.count(distinct(Visit.person_id)))
             .select_from(CareGroup)
@@ -280,11 +207,6 @@ def care_coverage(slice_: Slice) -> dict:
 
 def team_hours(slice_: Slice) -> dict:
     """Service hours of the period per team (service outside a team's activity: 其他)."""
-    from app import scope
-    from app.charts import _number
-    from app.extensions import db
-    from models.volunteers.activities import Activity, ServiceRecord, Team
-
     stmt = (select(Team.name, func.sum(ServiceRecord.hours))
             .select_from(ServiceRecord)
             .outerjoin(Activity, Activity.id == ServiceRecord.activity_id)
@@ -293,14 +215,11 @@ def team_hours(slice_: Slice) -> dict:
             .group_by(Team.id, Team.name).order_by(func.sum(ServiceRecord.hours).desc()))
     rows = db.session.execute(scope.apply(stmt, ServiceRecord)).all()
     return {"categories": [name or gettext("Other") for name, _h in rows],
-            "series": [{"name": gettext("Hours"), "data": [_number(h) for _n, h in rows]}]}
+            "series": [{"name": gettext("Hours"), "data": [number(h) for _n, h in rows]}]}
 
 
 def top_points(slice_: Slice) -> dict:
     """The points leaderboard of the period: the ten volunteers who earned the most."""
-    from models.volunteers import stats as volunteer_stats
-    from models.volunteers.activities import Volunteer
-
     leaders = volunteer_stats.leaderboard(slice_.start, slice_.end + datetime.timedelta(days=1),
                                           where=slice_.place(Volunteer))
     return {"categories": [f"{r.name}" for r in leaders],
@@ -321,11 +240,6 @@ def _born_after(today: datetime.date, years: int) -> datetime.date:
 
 def population_by_age(slice_: Slice) -> dict:
     """Residents per grid in age bands (as of today; birth date unknown: 未知)."""
-    from app import clock, scope
-    from app.extensions import db
-    from models.people.people import Person
-    from models.kernel.places import Grid
-
     today = clock.today()
     bands = []
     for _label, youngest, oldest in AGE_BANDS:

@@ -49,7 +49,7 @@ taken, by orders taken, then resolved, then mean rating.
 Every breakdown is one SQL statement (GROUP BY in the database, whatever the number of
 demands or groups) limited by :func:`app.scope.apply` to the acting user's data scope;
 :func:`report` makes four. Only the date truncation and the hour difference differ
-between SQLite and PostgreSQL: :func:`_dialect_functions`.
+between SQLite and PostgreSQL: :func:`app.periods.dialect_functions`.
 """
 from __future__ import annotations
 
@@ -58,16 +58,17 @@ from dataclasses import dataclass, field, fields
 from typing import Optional
 
 from flask_babel import gettext
-from sqlalchemy import Date, and_, case, cast, extract, func, literal_column, select
+from sqlalchemy import and_, case, func, select
+
+# the periods of a breakdown (the engine's; MONTH, WEEK, DAY, next_period and
+# count_periods are also read from here by the rates page)
+from app.periods import (DAY, MAX_PERIODS, MONTH, UNITS, WEEK, as_date, as_datetime, count_periods,  # noqa: F401
+                         dialect, dialect_functions, next_period, period_label, periods)
 
 PERIOD, GRID, CATEGORY, TAKER = "period", "grid", "category", "taker"
 DIMENSIONS = (PERIOD, GRID, CATEGORY, TAKER)
-MONTH, WEEK, DAY = "month", "week", "day"
-UNITS = (MONTH, WEEK, DAY)
 #: a taker key: ("unit", organisation id) or ("member", party member id)
 UNIT_TAKER, MEMBER_TAKER = "unit", "member"
-#: at most this many periods are filled in (a row for every period, even an empty one)
-MAX_PERIODS = 1000
 
 _COUNTS = ("collected", "withdrawn", "dispatched", "taken", "taken_on_time", "resolved", "resolved_on_time",
            "rated", "satisfied", "rating_sum", "take_hours_n", "resolve_hours_n")
@@ -199,38 +200,6 @@ class Report:
 
 # ----------------------------------------------------------------------------- SQL
 
-def _dialect_functions(dialect: str):
-    """(truncate(column, unit) → the period's first day, hours(a, b) → b − a in hours)
-    in the database's own SQL: the one place where SQLite and PostgreSQL differ."""
-    # the unit and the formats are written into the SQL (they are ours, from UNITS), so
-    # that the GROUP BY repeats the SELECT's expression exactly (bound parameters differ)
-    if dialect == "postgresql":
-        def truncate(column, unit):
-            return cast(func.date_trunc(literal_column(f"'{unit}'"), column), Date)  # ISO weeks: Monday
-
-        def hours(a, b):
-            return extract("epoch", b - a) / literal_column("3600.0")
-    elif dialect == "sqlite":
-        def truncate(column, unit):
-            if unit == MONTH:
-                return func.strftime(literal_column("'%Y-%m-01'"), column)
-            if unit == WEEK:  # the next Sunday (or the day itself), back to its Monday
-                return func.date(column, literal_column("'weekday 0'"), literal_column("'-6 days'"))
-            return func.date(column)
-
-        def hours(a, b):
-            return (func.julianday(b) - func.julianday(a)) * literal_column("24.0")
-    else:
-        raise NotImplementedError(f"service rates on {dialect}")
-    return truncate, hours
-
-
-def _dialect() -> str:
-    from app.extensions import db
-
-    return db.session.get_bind().dialect.name
-
-
 def _measures(hours):
     """The aggregate columns of a breakdown, named as the fields of :class:`Rates`."""
     from models.service.demands import CANCELLED, DUPLICATE, Demand as D
@@ -262,20 +231,6 @@ def _measures(hours):
         func.sum(case((timed_resolve, hours(D.taken_at, D.resolved_at)))).label("resolve_hours_sum"),
         count(timed_resolve).label("resolve_hours_n"),
     ]
-
-
-def _as_datetime(value) -> datetime.datetime:
-    if isinstance(value, datetime.datetime):
-        return value
-    return datetime.datetime.combine(value, datetime.time())
-
-
-def _as_date(value) -> datetime.date:
-    if isinstance(value, datetime.datetime):
-        return value.date()
-    if isinstance(value, datetime.date):
-        return value
-    return datetime.date.fromisoformat(str(value)[:10])
 
 
 def _rates(row, key, label, **extra) -> Rates:
@@ -310,8 +265,8 @@ def breakdown(by: str, start, end, user=None, *, unit: str = MONTH, where=()) ->
         raise ValueError(f"unknown dimension {by!r}")
     if unit not in UNITS:  # (also: only these are ever written into the SQL)
         raise ValueError(f"unknown period unit {unit!r}")
-    start, end = _as_datetime(start), _as_datetime(end)
-    truncate, hours = _dialect_functions(_dialect())
+    start, end = as_datetime(start), as_datetime(end)
+    truncate, hours = dialect_functions(dialect())
     measures = _measures(hours)
 
     if by == PERIOD:
@@ -338,7 +293,7 @@ def breakdown(by: str, start, end, user=None, *, unit: str = MONTH, where=()) ->
     rows = db.session.execute(scope.apply(stmt, Demand, user)).all()
 
     if by == PERIOD:
-        found = {_as_date(r.bucket): _rates(r, _as_date(r.bucket), period_label(_as_date(r.bucket), unit))
+        found = {as_date(r.bucket): _rates(r, as_date(r.bucket), period_label(as_date(r.bucket), unit))
                  for r in rows}
         keys = periods(start, end, unit)
         if len(keys) > MAX_PERIODS:  # too many to fill in: the periods that have demands
@@ -393,56 +348,6 @@ def report(start, end, user=None, *, unit: str = MONTH) -> Report:
     [start, end) in the (acting) user's scope: four statements, whatever the data."""
     periods_ = breakdown(PERIOD, start, end, user, unit=unit)
     takers = breakdown(TAKER, start, end, user)
-    return Report(start=_as_datetime(start), end=_as_datetime(end), unit=unit, periods=periods_,
+    return Report(start=as_datetime(start), end=as_datetime(end), unit=unit, periods=periods_,
                   grids=breakdown(GRID, start, end, user), categories=breakdown(CATEGORY, start, end, user),
                   takers=takers, ranking=rank(takers), total=total(periods_))
-
-
-# ----------------------------------------------------------------------------- periods
-
-def period_start(day: datetime.date, unit: str) -> datetime.date:
-    if unit == MONTH:
-        return day.replace(day=1)
-    if unit == WEEK:
-        return day - datetime.timedelta(days=day.weekday())
-    return day
-
-
-def next_period(day: datetime.date, unit: str) -> datetime.date:
-    if unit == MONTH:
-        return (day.replace(day=28) + datetime.timedelta(days=4)).replace(day=1)
-    return day + datetime.timedelta(days=7 if unit == WEEK else 1)
-
-
-def periods(start, end, unit: str = MONTH) -> list[datetime.date]:
-    """The first days of the periods that meet [start, end), in order (at most
-    ``MAX_PERIODS`` + 1: a longer list is not wanted)."""
-    start, end = _as_datetime(start), _as_datetime(end)
-    day, keys = period_start(start.date(), unit), []
-    while _as_datetime(day) < end and len(keys) <= MAX_PERIODS:
-        keys.append(day)
-        day = next_period(day, unit)
-    return keys
-
-
-def count_periods(start, end, unit: str = MONTH) -> int:
-    return len(periods(start, end, unit))
-
-
-def period_label(day: datetime.date, unit: str) -> str:
-    if unit == MONTH:
-        return f"{day.year}-{day.month:02d}"
-    if unit == WEEK:
-        return gettext("Week of %(date)s", date=day.isoformat())
-    return day.isoformat()
-
-
-def month_of(column):
-    """The first day of ``column``'s month, in SQL (for GROUP BY month on either database)."""
-    truncate, _hours = _dialect_functions(_dialect())
-    return truncate(column, MONTH)
-
-
-def as_date(value) -> datetime.date:
-    """A month bucket as a date, whichever database computed it."""
-    return _as_date(value)

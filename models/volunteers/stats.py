@@ -13,12 +13,7 @@ from decimal import Decimal
 from sqlalchemy import and_, func, select
 
 from app import scope
-from models.service.rates import MONTH, _as_date, _dialect, _dialect_functions
-
-
-def _month(column):
-    truncate, _hours = _dialect_functions(_dialect())
-    return truncate(column, MONTH)
+from app.periods import as_date, month_of
 
 
 def _bounds(column, start: datetime.date, end: datetime.date):
@@ -40,7 +35,7 @@ def hours_by_team(start: datetime.date, end: datetime.date, user=None) -> list[T
     from app.extensions import db
     from models.volunteers.activities import Activity, ServiceRecord, Team
 
-    month = _month(ServiceRecord.served_on)
+    month = month_of(ServiceRecord.served_on)
     stmt = (select(month.label("month"), Team.name, func.sum(ServiceRecord.hours), func.count())
             .select_from(ServiceRecord)
             .outerjoin(Activity, Activity.id == ServiceRecord.activity_id)
@@ -48,7 +43,7 @@ def hours_by_team(start: datetime.date, end: datetime.date, user=None) -> list[T
             .where(_bounds(ServiceRecord.served_on, start, end))
             .group_by(month, Team.id, Team.name).order_by(month, Team.name))
     rows = db.session.execute(scope.apply(stmt, ServiceRecord, user)).all()
-    return [TeamHours(_as_date(m), name or gettext("Other"), Decimal(str(h or 0)).quantize(Decimal("0.1")), n)
+    return [TeamHours(as_date(m), name or gettext("Other"), Decimal(str(h or 0)).quantize(Decimal("0.1")), n)
             for m, name, h, n in rows]
 
 
@@ -104,7 +99,7 @@ def activities_by_month(start: datetime.date, end: datetime.date, user=None) -> 
     from app.extensions import db
     from models.volunteers.activities import CHECKED_IN, COMPLETED, Activity, SignUp
 
-    month = _month(Activity.starts_at)
+    month = month_of(Activity.starts_at)
     served = (select(SignUp.activity_id.label("aid"), func.count().label("n"))
               .where(SignUp.status == CHECKED_IN).group_by(SignUp.activity_id).subquery())
     stmt = (select(month.label("month"), func.count(), func.coalesce(func.sum(served.c.n), 0))
@@ -114,7 +109,7 @@ def activities_by_month(start: datetime.date, end: datetime.date, user=None) -> 
                            datetime.datetime.combine(end, datetime.time())))
             .group_by(month).order_by(month))
     rows = db.session.execute(scope.apply(stmt, Activity, user)).all()
-    return [MonthCount(_as_date(m), n, int(total)) for m, n, total in rows]
+    return [MonthCount(as_date(m), n, int(total)) for m, n, total in rows]
 
 
 def exchanges_by_month(start: datetime.date, end: datetime.date, user=None) -> list[MonthCount]:
@@ -122,12 +117,12 @@ def exchanges_by_month(start: datetime.date, end: datetime.date, user=None) -> l
     from app.extensions import db
     from models.volunteers.points import REJECTED, Exchange
 
-    month = _month(Exchange.requested_at)
+    month = month_of(Exchange.requested_at)
     stmt = (select(month.label("month"), func.count(), func.coalesce(func.sum(Exchange.points), 0))
             .where(Exchange.status != REJECTED,
                    _bounds(Exchange.requested_at, datetime.datetime.combine(start, datetime.time()),
                            datetime.datetime.combine(end, datetime.time())))
             .group_by(month).order_by(month))
     rows = db.session.execute(scope.apply(stmt, Exchange, user)).all()
-    return [MonthCount(_as_date(m), n, int(total)) for m, n, total in rows]
+    return [MonthCount(as_date(m), n, int(total)) for m, n, total in rows]
 

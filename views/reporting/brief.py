@@ -18,9 +18,9 @@ from flask_babel import gettext
 from app.charts import PALETTE  # one colour per series, as on the page
 
 FONT_NAME = "NotoSansSC"
-#: where ``make venv`` puts the font (override with the BRIEF_FONT setting)
-DEFAULT_FONT = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
-                            "app", "static", "vendor", "fonts", "NotoSansSC-Regular.ttf")
+#: where ``make venv`` puts the font, in the app's static folder (app/static; override
+#: with the BRIEF_FONT setting)
+DEFAULT_FONT = os.path.join("vendor", "fonts", "NotoSansSC-Regular.ttf")
 
 
 class FontMissing(RuntimeError):
@@ -33,7 +33,7 @@ def _font() -> str:
 
     if FONT_NAME in pdfmetrics.getRegisteredFontNames():
         return FONT_NAME
-    path = current_app.config.get("BRIEF_FONT") or DEFAULT_FONT
+    path = current_app.config.get("BRIEF_FONT") or os.path.join(current_app.static_folder, DEFAULT_FONT)
     if not os.path.exists(path):
         raise FontMissing(gettext("The Chinese font of the PDF brief is not installed: run “make venv”."))
     pdfmetrics.registerFont(TTFont(FONT_NAME, path))

@@ -49,7 +49,7 @@ def _drawn(slice_) -> list[dict]:
         drawn.append({"id": f"chart-{entity}-{name}", "data": charts.aggregate(model, chart, slice_),
                       "link": charts.list_url(model, slice_, chart.dated, **chart.filters) if readable else None,
                       "page": url_for(f"{view_class(model).__name__}.chart", name=name,
-                                      **dashboard.slice_args(slice_)) if readable else None})
+                                      **charts.slice_args(slice_)) if readable else None})
     return drawn
 
 
@@ -84,7 +84,7 @@ class DashboardView(BaseView):
     method_permission_name = {"index": "read", "screen": "read", "brief": "read"}
 
     def _choice(self, flash_problems=True):
-        choice = dashboard.read_slice(request.args, clock.today())
+        choice = charts.read_slice(request.args, clock.today())
         if flash_problems:
             for problem in choice.problems:
                 flash(problem, "warning")
@@ -96,7 +96,7 @@ class DashboardView(BaseView):
         choice = self._choice()
         return self.render_template("dashboard/index.html", tiles=_tiles(choice.slice),
                                     charts=_drawn(choice.slice), choice=choice, place_name=_place_name(choice),
-                                    args=dashboard.slice_args(choice.slice), now=clock.now(),
+                                    args=charts.slice_args(choice.slice), now=clock.now(),
                                     title=gettext("Meeting dashboard"))
 
     @expose("/screen")
@@ -126,7 +126,7 @@ class DashboardView(BaseView):
                                tiles=_tiles(choice.slice), drawn=_drawn(choice.slice))
         except brief.FontMissing as error:
             flash(str(error), "danger")
-            return redirect(url_for("DashboardView.index", **dashboard.slice_args(choice.slice)))
+            return redirect(url_for("DashboardView.index", **charts.slice_args(choice.slice)))
         name = f"brief-{choice.slice.start}-{choice.slice.end}.pdf"
         return Response(pdf, mimetype="application/pdf",
                         headers={"Content-Disposition": f'inline; filename="{name}"',
