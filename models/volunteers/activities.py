@@ -307,7 +307,7 @@ class Activity(InCommunity, Tracked, Model):
 
 
 def _changed(item, name) -> bool:
-    from app.domain import _changed as changed
+    from app.domain import changed
 
     return changed(item, name)
 
@@ -459,10 +459,9 @@ def _step(activity, sources, target, label, user):
 
 
 def _visible(item, user) -> None:
-    from app import domain, scope
+    from app import domain
 
-    if user is not None and not scope.visible(item, user):
-        raise domain.DomainError(_l("The page or record does not exist, or it is outside your data scope."))
+    domain.require_visible(item, user)
 
 
 def act_for(volunteer, user, permission: tuple[str, str]) -> None:
