@@ -194,7 +194,12 @@ def _install_jinja(app: Flask) -> None:
     from app import crud
     from models.kernel.dictionary import label_of
 
-    from app.notify import unread_for_navbar
+    app.jinja_env.globals.update(format_value=crud.format_value, dict_label=label_of)
+    # the menu bar's unread count: a context that keeps notices registers its own function
+    # when its views are installed (jinja_env.globals["unread_notices"]); none: no badge
+    app.jinja_env.globals.setdefault("unread_notices", _no_unread_notices)
 
-    app.jinja_env.globals.update(format_value=crud.format_value, dict_label=label_of,
-                                 unread_notices=unread_for_navbar)
+
+def _no_unread_notices():
+    """The menu bar's unread count when no context keeps notices: none shown."""
+    return None

@@ -98,7 +98,7 @@ def register(app: Flask) -> None:
     def demands_sweep():
         """Timed rules: orders taken but not started in time go back to the pool; the
         dispatchers are told of newly overdue demands. Run it every few minutes (cron)."""
-        from models.service import demands as service
+        from models.service import sweep as service
 
         done = service.sweep()
         click.echo(f"退回接单大厅 {done['returned']} 件；新超期提醒 {done['overdue']} 件")

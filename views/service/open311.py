@@ -500,7 +500,8 @@ def _field_errors(error: domain.DomainError) -> list[str]:
 @bp.route("/requests.<fmt>", methods=["POST"])
 def create_request(fmt):
     from models.kernel.places import Community
-    from models.service.demands import MAX_DESCRIPTION, Demand, create
+    from models.service.demands import MAX_DESCRIPTION, Demand
+    from models.service.machine import create
 
     _check(fmt)
     client = _client()
