@@ -413,9 +413,9 @@ def _category():
 
 
 DECISION_STEPS = {
-    "done": lambda d: __import__("models.cobuilding.meetings").meetings.complete_decision(d, f.user("worker"), result="已装好"),
-    "drop": lambda d: __import__("models.cobuilding.meetings").meetings.drop_decision(d, f.user("worker"), reason="另议"),
-    "demand": lambda d: __import__("models.cobuilding.meetings").meetings.to_demand(d, _category(), f.user("worker")),
+    "done": lambda d: __import__("models.cobuilding.meetings").cobuilding.meetings.complete_decision(d, f.user("worker"), result="已装好"),
+    "drop": lambda d: __import__("models.cobuilding.meetings").cobuilding.meetings.drop_decision(d, f.user("worker"), reason="另议"),
+    "demand": lambda d: __import__("models.cobuilding.meetings").cobuilding.meetings.to_demand(d, _category(), f.user("worker")),
 }
 
 
@@ -480,9 +480,9 @@ def _project(mode="status"):
 
 
 PROJECT_STEPS = {
-    "start": lambda p: __import__("models.cobuilding.pledges").cobuilding.start(p, f.user("worker")),
-    "fulfil": lambda p: __import__("models.cobuilding.pledges").cobuilding.fulfil(p, f.user("worker")),
-    "cancel": lambda p: __import__("models.cobuilding.pledges").cobuilding.cancel(p, f.user("worker"), reason="单位撤回"),
+    "start": lambda p: __import__("models.cobuilding.pledges").cobuilding.pledges.start(p, f.user("worker")),
+    "fulfil": lambda p: __import__("models.cobuilding.pledges").cobuilding.pledges.fulfil(p, f.user("worker")),
+    "cancel": lambda p: __import__("models.cobuilding.pledges").cobuilding.pledges.cancel(p, f.user("worker"), reason="单位撤回"),
 }
 
 
