@@ -16,7 +16,7 @@ from sqlalchemy.orm import joinedload
 
 from app import clock, scope, uploads
 from app.api import bounded_int
-from app.crud import attempt, flash_errors
+from app.crud import attempt, flash_errors, public_choice, WithExtras
 from app.domain import Conflict, DomainError
 from app.extensions import db
 from app.security import local_next
@@ -146,13 +146,13 @@ _Generated = generated_view(Demand)
 
 
 @override(Demand)
-class DemandView(_Generated):
+class DemandView(WithExtras, _Generated):
     show_template = "service/demand.html"
     method_permission_name = {**_Generated.method_permission_name, "act": "read", "photo": "read",
                               "rating_link": "read", "from_visit": "write"}
 
-    def _get_show_widget(self, pk, item, widgets=None, actions=None, show_fieldsets=None):
-        widgets = super()._get_show_widget(pk, item, widgets=widgets, actions=actions, show_fieldsets=show_fieldsets)
+    def extras(self, item) -> dict:
+        """The timeline, the buttons the user may press and what their forms offer."""
         user = scope.acting_user()
         events = db.session.scalars(select(DemandEvent).where(DemandEvent.demand_id == item.id)
                                     .order_by(DemandEvent.at, DemandEvent.id)).all()
@@ -162,20 +162,7 @@ class DemandView(_Generated):
                  "rating_link": getattr(self, "_new_link", None)}
         if machine.DISPATCH in allowed:
             extra["units"], extra["members"] = dispatch_choices()
-        widgets["service"] = extra
-        return widgets
-
-    def render_template(self, template, **kwargs):
-        widgets = kwargs.get("widgets") or {}
-        if "service" in widgets:
-            kwargs.update(widgets["service"])
-        return super().render_template(template, **kwargs)
-
-    def _visible_demand(self, pk):
-        demand = self.datamodel.get(pk, self._base_filters)
-        if demand is None:
-            abort(404)
-        return demand
+        return extra
 
     @expose("/act/<int:pk>/<action>", methods=["POST"])
     @has_access
@@ -185,7 +172,7 @@ class DemandView(_Generated):
             # the pool order left the claimer's view when another took it first: not a 404
             flash(gettext("Someone else has just taken this order."), "warning")
             return redirect(url_for("TakerDeskView.desk", tab="pool"))
-        demand = self._visible_demand(pk)
+        demand = self._visible(pk)
         if action not in TRANSITIONS or action == machine.TIMEOUT:
             abort(404)
         try:
@@ -215,7 +202,7 @@ class DemandView(_Generated):
     @has_access
     def rating_link(self, pk):
         """A one-use link for the requester to rate, shown once to the staff member."""
-        demand = self._visible_demand(pk)
+        demand = self._visible(pk)
         if not self.appbuilder.sm.has_access("can_rate", "Demand"):
             abort(403)
         if demand.status != demands.RESOLVED:
@@ -579,12 +566,7 @@ class PublicDemandView(BaseView):
     def demands(self, community_id=None):
         from models.kernel.places import Community
 
-        communities = db.session.scalars(select(Community).order_by(Community.id)).all()
-        if not communities:
-            abort(404)
-        community = next((c for c in communities if c.id == community_id), None) if community_id else communities[0]
-        if community is None:
-            abort(404)
+        communities, community = public_choice(Community, community_id)
         load = (joinedload(Demand.category), joinedload(Demand.compound), joinedload(Demand.assigned_unit))
         base = select(Demand).where(Demand.community_id == community.id).options(*load)
         counts = dict(db.session.execute(
