@@ -146,8 +146,10 @@ class Volunteer(InCommunity, Tracked, Model):
         return str(self.person) if self.person is not None else (self.number or "")
 
     @classmethod
-    def picker_filter(cls, like: str):
-        return cls.person.has(Person.name.ilike(like, escape="\\")) | cls.number.ilike(like, escape="\\")
+    def picker_filter(cls, text: str):
+        from app.filters import contains
+
+        return cls.person.has(contains(Person.name, text)) | contains(cls.number, text)
 
     @classmethod
     def form_defaults(cls, user) -> dict:
