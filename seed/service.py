@@ -2,7 +2,7 @@
 10 unit party organisations and 82 sinking party members (the case study's figures by
 March 2022), most resolved and rated, the rest in every other state.
 
-Every step goes through :func:`models.service.demands.act` with the clock set to the step's
+Every step goes through :func:`models.service.machine.act` with the clock set to the step's
 time, so the timelines, due times and notices are what the office would have seen.
 """
 from __future__ import annotations

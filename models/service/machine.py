@@ -19,7 +19,7 @@ from models.people.people import PartyMember
 from models.service.demands import (CANCELLED, CLOSED, DISPATCHED, DUPLICATE, IN_PROGRESS, LONG_TERM, OPEN, PENDING,
                                     RATED, RATINGS, RESOLVED, STATUSES, TAKEN, URGENT, Demand, DemandEvent,
                                     record_event)
-from models.service.notices import dispatchers, intake_users, notify, takers
+from models.service.notices import dispatchers, intake_users, notify, takers_of
 
 DISPATCH, CLAIM, TAKE, DECLINE, START, RESOLVE, RATE, CLOSE, CANCEL, REOPEN, MARK_DUPLICATE, TIMEOUT = (
     "dispatch", "claim", "take", "decline", "start", "resolve", "rate", "close", "cancel", "reopen",
@@ -235,7 +235,7 @@ def _act(demand: Demand, action: str, user, actor, data: dict) -> Demand:
         demand.dispatched_at, demand.dispatched_by_id = now, getattr(user or actor, "id", None)
         demand.due_take_at = now + datetime.timedelta(hours=demand.category.take_hours)
         demand.taken_at = demand.started_at = None
-        notices.append(("dispatched", takers(demand)))
+        notices.append(("dispatched", takers_of(demand)))
     elif action == TAKE:
         demand.taken_at = now
     elif action == DECLINE:

@@ -140,7 +140,7 @@ def intake_users(demand) -> list:
     return [user] if user is not None else []
 
 
-def takers(demand) -> list:
+def takers_of(demand) -> list:
     """The users of the unit or member the order is given to (none for the pool)."""
     from app.extensions import db
     from models.kernel.users import AppUser

@@ -1,7 +1,7 @@
 """三单 work pages: the demand page (timeline and action buttons), the dispatcher's and
 the taker's worklists, the grid worker's quick intake, notifications, and the REST
-action endpoints. Every change goes through :func:`models.service.demands.act` or
-:func:`models.service.demands.create`; this module only reads input and shows results."""
+action endpoints. Every change goes through :func:`models.service.machine.act` or
+:func:`models.service.machine.create`; this module only reads input and shows results."""
 from __future__ import annotations
 
 import datetime
