@@ -147,7 +147,7 @@ class Config:
     # How long a rating link sent to the requester stays valid
     RATING_LINK_DAYS = 7
     # Channels of notices; an SMS or WeChat class with the same send() can be added
-    NOTIFIERS = ["app.notify.InAppNotifier"]
+    NOTIFIERS = ["models.service.notices.InAppNotifier"]
     # Open311 GeoReport v2: the jurisdiction this server answers for
     OPEN311_JURISDICTION = "wenhualu.xiaogan"
 

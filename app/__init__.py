@@ -53,7 +53,7 @@ def create_app(config: type | dict | None = None, **overrides) -> Flask:
 
         domain = _import_domain(app)  # before the security manager: it maps the registered user model
         # the engine's own tables, whatever the domain (after it: they link to its user model)
-        from app import dictionary, jobs, records  # noqa: F401
+        from app import audit, dictionary, jobs, records  # noqa: F401  (audit: the session events writing the log)
         appbuilder = extensions.init_extensions(app)
         security.install_permission_labels()
         api.install()
@@ -210,7 +210,12 @@ def _install_jinja(app: Flask) -> None:
     from app import crud
     from app.dictionary import label_of
 
-    from app.notify import unread_for_navbar
+    app.jinja_env.globals.update(format_value=crud.format_value, dict_label=label_of)
+    # the menu bar's unread count: a context that keeps notices registers its own function
+    # when its views are installed (jinja_env.globals["unread_notices"]); none: no badge
+    app.jinja_env.globals.setdefault("unread_notices", _no_unread_notices)
 
-    app.jinja_env.globals.update(format_value=crud.format_value, dict_label=label_of,
-                                 unread_notices=unread_for_navbar)
+
+def _no_unread_notices():
+    """The menu bar's unread count when no context keeps notices: none shown."""
+    return None

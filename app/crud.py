@@ -731,6 +731,23 @@ def can(permission: str, entity: str) -> bool:
     return current_app.appbuilder.sm.has_access(permission, entity)
 
 
+def public_choice(model, pk: int | None = None):
+    """A public page's choice among all rows of ``model`` (a community, say): ``(rows,
+    chosen)``, the rows in id order and the one whose id is ``pk`` — the first when no
+    ``pk`` is given; 404 when there are none or ``pk`` is not among them."""
+    from sqlalchemy import select
+
+    from app.extensions import db
+
+    rows = db.session.scalars(select(model).order_by(model.id)).all()
+    if not rows:
+        abort(404)
+    chosen = next((row for row in rows if row.id == pk), None) if pk else rows[0]
+    if chosen is None:
+        abort(404)
+    return rows, chosen
+
+
 class WithExtras:
     """Show pages with extra template variables (the workflow's state and forms):
     ``extras(item)`` gives them; ``_visible(pk)`` is a row in the user's scope or 404."""

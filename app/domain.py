@@ -143,8 +143,17 @@ def _is_new(item) -> bool:
     return state.transient or state.pending
 
 
-def _changed(item, name: str) -> bool:
+def changed(item, name: str) -> bool:
+    """Whether ``item``'s attribute ``name`` is being written: a new row, or a stored row
+    whose value (column or relation) differs from the one loaded."""
     return _is_new(item) or get_history(item, name).has_changes()
+
+
+def require_visible(item, user) -> None:
+    """Raise DomainError unless ``user`` (None: the system) may see ``item`` — the guard of
+    a domain step on a record the user names (the same answer as a row out of scope)."""
+    if user is not None and not scope.visible(item, user):
+        raise DomainError(_l("The page or record does not exist, or it is outside your data scope."))
 
 
 # ----------------------------------------------------------------------------- checks
@@ -244,7 +253,7 @@ def _kinds(item, check: Check) -> None:
     for column in sa_inspect(type(item)).columns:
         function = functions.get(column.info.get("kind"))
         value = getattr(item, column.key, None)
-        if function is None or value in (None, "") or not _changed(item, column.key):
+        if function is None or value in (None, "") or not changed(item, column.key):
             if value == "":
                 setattr(item, column.key, None)
             continue
@@ -269,7 +278,7 @@ def _dict_codes(item, check: Check) -> None:
     for column in sa_inspect(type(item)).columns:
         dict_type, fixed = column.info.get("dict_type"), column.info.get("choices")
         value = getattr(item, column.key, None)
-        if not (dict_type or fixed) or value in (None, "") or not _changed(item, column.key):
+        if not (dict_type or fixed) or value in (None, "") or not changed(item, column.key):
             continue
         if dict_type:
             codes = {code for code, _label in choices(dict_type)}
@@ -288,7 +297,7 @@ def _parents_in_scope(item, check: Check, seen: dict | None = None) -> None:
     for rel in sa_inspect(type(item)).relationships:
         if rel.direction.name == "ONETOMANY" or rel.key in derived:
             continue
-        if scope.spec_of(rel.mapper.class_) is None or not _changed(item, rel.key):
+        if scope.spec_of(rel.mapper.class_) is None or not changed(item, rel.key):
             continue
         values = getattr(item, rel.key)
         for value in (values if rel.uselist else [values]):

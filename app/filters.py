@@ -81,11 +81,10 @@ class FilterQuickSearch(fab.BaseFilter):
             return query.filter(exact)
         if not columns:
             return query
-        like = f"%{like_escape(text)}%"
-        return query.filter(or_(*[_matches(self.model, c, like) for c in columns]))
+        return query.filter(or_(*[_matches(self.model, c, text) for c in columns]))
 
 
-def _matches(model, name: str, like: str):
+def _matches(model, name: str, text: str):
     """``name`` contains the text: a text column, or a parent (many-to-one) whose name
     or picker rule matches."""
     from sqlalchemy import inspect as sa_inspect
@@ -93,9 +92,9 @@ def _matches(model, name: str, like: str):
     attribute = getattr(model, name)
     relationship = sa_inspect(model).relationships.get(name)
     if relationship is None:
-        return attribute.ilike(like, escape="\\")
+        return contains(attribute, text)
     target = relationship.mapper.class_
-    condition = target.picker_filter(like) if hasattr(target, "picker_filter") else target.name.ilike(like, escape="\\")
+    condition = target.picker_filter(text) if hasattr(target, "picker_filter") else contains(target.name, text)
     return attribute.has(condition)
 
 
@@ -170,6 +169,13 @@ def like_escape(text: str) -> str:
     """``text`` for a LIKE pattern that matches it literally: % and _ are characters a
     user may search for, not wildcards (escaped with \\, given as ESCAPE)."""
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def contains(column, text: str):
+    """``column`` (or any SQL string expression) contains ``text`` literally, whatever the
+    case: ILIKE '%text%' with % and _ (and the escape character) escaped. The one way a
+    search box's text becomes a condition."""
+    return column.ilike(f"%{like_escape(str(text))}%", escape="\\")
 
 
 def _like_filter(base, pattern: str, negate: bool):

@@ -39,16 +39,15 @@ def display_loads(model) -> list[str]:
 
 def picker_condition(model, text: str):
     """Rows of ``model`` a picker offers for ``text``: the model's own
-    ``picker_filter``, else its display column or code contains the text."""
-    from app.filters import like_escape
+    ``picker_filter(text)``, else its display column or code contains the text."""
+    from app.filters import contains
 
-    like = f"%{like_escape(text)}%"
     if hasattr(model, "picker_filter"):
-        return model.picker_filter(like)
-    conditions = [cast(display_column(model), String).ilike(like, escape="\\")]
+        return model.picker_filter(text)
+    conditions = [contains(cast(display_column(model), String), text)]
     code = sa_inspect(model).columns.get("code")
     if code is not None:
-        conditions.append(code.ilike(like, escape="\\"))
+        conditions.append(contains(code, text))
     return or_(*conditions)
 
 

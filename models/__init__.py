@@ -11,7 +11,6 @@ from flask_babel import lazy_gettext as _l
 
 from app import menu as _menu
 from models import kernel, people, service, volunteers, cobuilding, reporting  # noqa: F401
-from app import audit as _audit_hooks  # noqa: F401  (session events writing the audit log)
 
 for _key, _label, _icon in (
         ("places", _l("Places"), "fa-map-marker"),

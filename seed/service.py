@@ -2,7 +2,7 @@
 10 unit party organisations and 82 sinking party members (the case study's figures by
 March 2022), most resolved and rated, the rest in every other state.
 
-Every step goes through :func:`models.service.demands.act` with the clock set to the step's
+Every step goes through :func:`models.service.machine.act` with the clock set to the step's
 time, so the timelines, due times and notices are what the office would have seen.
 """
 from __future__ import annotations
@@ -55,7 +55,8 @@ COMMENTS = {5: ["非常感谢,处理得又快又好!", "党员同志很负责,�
 
 def load(community, grids, compounds, users, counts, today: datetime.date | None = None) -> None:
     """Load the demands of ``community`` unless there are some already."""
-    from models.service.demands import Demand, Notification
+    from models.service.demands import Demand
+    from models.service.notices import Notification
 
     if db.session.scalar(select(func.count()).select_from(Demand).where(Demand.community_id == community.id)):
         return
@@ -147,8 +148,9 @@ def _plan(rng, end) -> list[dict]:
 
 def _play(plan, community, grids, compounds, users, units, members, rng) -> None:
     from models.people.people import Person
-    from models.service.demands import (CANCEL, CLAIM, CLOSE, DISPATCH, MARK_DUPLICATE, RATE, RESOLVE, START, TAKE, Demand,
-                                ServiceCategory, act, create)
+    from models.service.demands import Demand, ServiceCategory
+    from models.service.machine import (CANCEL, CLAIM, CLOSE, DISPATCH, MARK_DUPLICATE, RATE, RESOLVE, START, TAKE, act,
+                                        create)
 
     categories = {c.code: c for c in db.session.scalars(select(ServiceCategory))}
     unit_codes = [c for c, cat in categories.items() if cat.takers in ("any", "unit")]

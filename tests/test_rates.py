@@ -47,8 +47,9 @@ def loop(ctx):
     """
     from models.kernel.orgs import Organisation
     from models.people.people import PartyMember, Person
-    from models.service.demands import (CANCEL, CLAIM, DISPATCH, MARK_DUPLICATE, RATE, RESOLVE, START as BEGIN, TAKE,
-                                Demand, ServiceCategory, act, create)
+    from models.service.demands import Demand, ServiceCategory
+    from models.service.machine import (CANCEL, CLAIM, DISPATCH, MARK_DUPLICATE, RATE, RESOLVE, START as BEGIN, TAKE,
+                                        act, create)
 
     community = f.new_community()
     g1, g2 = f.new_grid(community, code=f"R1-{f.n()}"), f.new_grid(community, code=f"R2-{f.n()}")

@@ -19,10 +19,11 @@ CLAIMERS = 20
 def test_twenty_claims_at_once_exactly_one_wins(app):
     if not is_postgres(app):
         pytest.skip("runs in the PostgreSQL lane: SQLite serialises writers, there is no race to lose")
-    from models.service import demands as service
+    from models.service import demands, machine
     from models.kernel.orgs import Organisation, Position
     from models.kernel.places import Compound
-    from models.service.demands import Demand, DemandEvent, Notification, ServiceCategory
+    from models.service.demands import Demand, DemandEvent, ServiceCategory
+    from models.service.notices import Notification
     from models.kernel.users import AppUser
 
     with app.app_context():
@@ -31,7 +32,7 @@ def test_twenty_claims_at_once_exactly_one_wins(app):
         community_id = db.session.scalars(select(Compound.community_id).where(Compound.name.isnot(None))).first()
         units = db.session.scalars(select(Organisation).where(
             Organisation.community_id == community_id,
-            Organisation.type.in_(service.TAKING_UNIT_TYPES)).order_by(Organisation.id)).all()
+            Organisation.type.in_(machine.TAKING_UNIT_TYPES)).order_by(Organisation.id)).all()
         user_ids, position_ids = [], []
         for i in range(CLAIMERS):
             user = sm.add_user(f"race{i:02d}", "抢单", f"联络员{i:02d}", f"race{i:02d}@example.org", role,
@@ -45,9 +46,9 @@ def test_twenty_claims_at_once_exactly_one_wins(app):
             position_ids.append(position.id)
         category = db.session.scalars(select(ServiceCategory).where(ServiceCategory.code == "repair")).one()
         compound = db.session.scalars(select(Compound).where(Compound.community_id == community_id)).first()
-        demand = service.create(Demand(title="并发抢单测试", description="二十人同时抢单", category=category,
+        demand = machine.create(Demand(title="并发抢单测试", description="二十人同时抢单", category=category,
                                        source="phone", requester_name="居民", compound=compound))
-        service.act(demand, service.DISPATCH, None, pool=True)
+        machine.act(demand, machine.DISPATCH, None, pool=True)
         demand_id = demand.id
         db.session.remove()
 
@@ -60,7 +61,7 @@ def test_twenty_claims_at_once_exactly_one_wins(app):
                 user = db.session.get(AppUser, user_id)
                 target = db.session.get(Demand, demand_id)
                 barrier.wait(timeout=60)
-                service.act(target, service.CLAIM, user)
+                machine.act(target, machine.CLAIM, user)
                 outcomes[user_id] = "won"
             except DomainError as error:
                 outcomes[user_id] = str(list(error.errors().values())[0][0])
@@ -82,12 +83,12 @@ def test_twenty_claims_at_once_exactly_one_wins(app):
         assert losers == {"这一单刚刚被别人接走了。"}, losers
         with app.app_context():
             demand = db.session.get(Demand, demand_id)
-            assert demand.status == service.TAKEN and not demand.in_pool
+            assert demand.status == demands.TAKEN and not demand.in_pool
             winner_unit = db.session.scalars(select(Position.organisation_id).where(
                 Position.user_id == winners[0])).one()
             assert demand.assigned_unit_id == winner_unit
             claims = db.session.scalar(select(func.count()).select_from(DemandEvent).where(
-                DemandEvent.demand_id == demand_id, DemandEvent.action == service.CLAIM))
+                DemandEvent.demand_id == demand_id, DemandEvent.action == machine.CLAIM))
             assert claims == 1
             db.session.remove()
     finally:

@@ -23,9 +23,10 @@ from sqlalchemy import func, select
 
 from app import clock
 from app.extensions import db
-from models.service import demands as service
+from models.service import demands, machine, sweep, ratings
 from models.service.demands import (CANCELLED, DISPATCHED, IN_PROGRESS, PENDING, RATED, RESOLVED, TAKEN, Demand,
-                            DemandEvent, DemandPhoto, Notification, ServiceCategory)
+                                    DemandEvent, DemandPhoto, ServiceCategory)
+from models.service.notices import Notification
 from tests import factories as f
 
 T0 = datetime.datetime(2026, 3, 2, 9, 0)
@@ -73,7 +74,7 @@ def new_demand(code="repair", grid_code=None, by="worker", **values) -> Demand:
     values.setdefault("title", "楼道灯不亮")
     demand = Demand(description="三楼楼道灯坏了一周", category=category(code), source="phone",
                     requester_name="页面测试居民", requester_phone="13900002222", **values)
-    return service.create(demand, f.user(by) if by else None)
+    return machine.create(demand, f.user(by) if by else None)
 
 
 #: how to bring a new demand to each state, as the system (the command line)
@@ -97,7 +98,7 @@ def in_state(state, *, pool=False, code="repair", grid_code=None) -> Demand:
             data = {"pool": True} if pool else {"unit": unit()}
         if action == "take" and pool:
             action, data = "claim", {"unit": unit()}
-        service.act(demand, action, None, **data)
+        machine.act(demand, action, None, **data)
     assert demand.status == state
     return demand
 
@@ -184,13 +185,13 @@ def test_public_list_shows_open_demands_by_class_and_the_recently_resolved(clien
     since = clock.now() - datetime.timedelta(days=30)
     shown = set(re.findall(r">(WH-\d{4}-\d{6})<", page))
     for d in rows:
-        if d.status in service.OPEN:
+        if d.status in demands.OPEN:
             assert f">{d.number}<" in (urgent if d.demand_class == "urgent" else long_term), d.number
-        elif d.status in service.FINISHED and d.resolved_at >= since + datetime.timedelta(minutes=1):
+        elif d.status in demands.FINISHED and d.resolved_at >= since + datetime.timedelta(minutes=1):
             assert f">{d.number}<" in done, d.number
         elif d.status in (CANCELLED, "duplicate") or d.resolved_at < since - datetime.timedelta(minutes=1):
             assert d.number not in shown, (d.number, d.status)
-    opened = [d for d in rows if d.status in service.OPEN]
+    opened = [d for d in rows if d.status in demands.OPEN]
     assert f"<small>{sum(d.demand_class == 'urgent' for d in opened)}</small>" in urgent
     assert f"<small>{sum(d.demand_class != 'urgent' for d in opened)}</small>" in long_term
     # a new one is listed at once, as urgent, with its status
@@ -281,7 +282,7 @@ def _rating_link_via_page(as_user, demand) -> str:
 
 def _token_row(path):
     db.session.expire_all()
-    return service.rating_token(path.rsplit("/", 1)[1])
+    return ratings.rating_token(path.rsplit("/", 1)[1])
 
 
 def test_rating_link_page_shows_the_form_without_personal_data(client, ctx, as_user):
@@ -317,7 +318,7 @@ def test_rating_link_page_rates_once(client, ctx, as_user):
 
 def test_a_poor_rating_by_link_reopens_the_demand(client, ctx):
     demand = in_state(RESOLVED)
-    token = service.rating_link(demand)
+    token = ratings.rating_link(demand)
     response = client.post(f"/public/rate/{token}", data={"rating": "2", "comment": "没修好"})
     assert response.status_code == 200, re.findall(r'class="error">([^<]*)<', text_of(response))
     assert fresh(demand).status == PENDING and events_of(demand)[-2:] == ["rate", "reopen"]
@@ -335,14 +336,14 @@ def test_a_used_forged_or_expired_rating_link_is_refused(app, client, ctx):
     assert response.status_code == 404 and "页面或记录不存在" in text_of(response)
     assert client.post("/public/rate/%00", data={"rating": "5"}).status_code == 404
     used = in_state(RESOLVED)
-    token = service.rating_link(used)
-    service.rate_by_token(token, 4)  # rated (as the command line can)
+    token = ratings.rating_link(used)
+    ratings.rate_by_token(token, 4)  # rated (as the command line can)
     for response in (client.get(f"/public/rate/{token}"), client.post(f"/public/rate/{token}", data={"rating": "1"})):
         assert response.status_code == 404 and "评价链接无效" in text_of(response)
     assert fresh(used).rating == 4
     with clock.frozen(T0):
         demand = in_state(RESOLVED)
-        token = service.rating_link(demand)
+        token = ratings.rating_link(demand)
         clock.advance(days=app.config["RATING_LINK_DAYS"], seconds=-1)
         assert client.get(f"/public/rate/{token}").status_code == 200  # still valid just before
         clock.advance(seconds=2)
@@ -355,24 +356,24 @@ def test_a_used_forged_or_expired_rating_link_is_refused(app, client, ctx):
 @pytest.mark.parametrize("form", [{}, {"rating": ""}, {"rating": "9"}, {"rating": "0"}, {"rating": "五"}])
 def test_a_rating_without_a_valid_choice_keeps_the_link(client, ctx, form):
     demand = in_state(RESOLVED)
-    token = service.rating_link(demand)
+    token = ratings.rating_link(demand)
     response = client.post(f"/public/rate/{token}", data={**form, "comment": "还行"})
     assert response.status_code == 400
     page = text_of(response)
     assert "请选择 1 到 5 分的评价。" in page and page.count('name="rating"') == 5  # the form again
     assert fresh(demand).status == RESOLVED and events_of(demand)[-1] == "resolve"
-    assert service.rating_token(token) is not None  # not spent
+    assert ratings.rating_token(token) is not None  # not spent
     assert client.get(f"/public/rate/{token}").status_code == 200
 
 
 def test_rating_form_needs_its_csrf_token(app, ctx):
     demand = in_state(RESOLVED)
-    token = service.rating_link(demand)
+    token = ratings.rating_link(demand)
     client = app.test_client()
     with csrf_checked(app):
         refused = client.post(f"/public/rate/{token}", data={"rating": "5"})
         assert refused.status_code == 400 and "表单已过期或来源异常" in text_of(refused)
-        assert fresh(demand).status == RESOLVED and service.rating_token(token) is not None
+        assert fresh(demand).status == RESOLVED and ratings.rating_token(token) is not None
         form = text_of(client.get(f"/public/rate/{token}"))  # still usable
         sent = client.post(f"/public/rate/{token}", data={"rating": "5", "csrf_token": csrf_token_of(form)})
         assert sent.status_code == 200 and "谢谢！您的评价已记录。" in text_of(sent)
@@ -385,10 +386,10 @@ def test_rating_link_only_for_resolved_demands_and_rating_staff(ctx, as_user):
     assert "需求办结后才能生成评价链接。" in text_of(response)
     resolved = in_state(RESOLVED)
     assert "/demand/rating-link/" in text_of(as_user("worker").get(f"/demand/show/{resolved.id}"))
-    before = count(service.RatingToken)
+    before = count(demands.RatingToken)
     assert as_user("partner").post(f"/demand/rating-link/{resolved.id}").status_code == 403
     assert as_user("worker2").post(f"/demand/rating-link/{resolved.id}").status_code == 404
-    assert count(service.RatingToken) == before
+    assert count(demands.RatingToken) == before
 
 
 # ============================================================================= 3. the demand page by role
@@ -578,8 +579,8 @@ def test_dispatch_desk_counts_and_tabs(ctx, as_user):
     in_community = Demand.community_id == community.id
     now = clock.now()
     expected = [count(Demand, in_community, Demand.status == PENDING),
-                count(Demand, in_community, service.overdue_condition(now)),
-                count(Demand, in_community, Demand.dispatched_by_id == worker.id, Demand.status.in_(service.OPEN))]
+                count(Demand, in_community, sweep.overdue_condition(now)),
+                count(Demand, in_community, Demand.dispatched_by_id == worker.id, Demand.status.in_(demands.OPEN))]
     client = as_user("worker")
     page = text_of(client.get("/service/dispatch/"))
     assert "派单台" in page
@@ -592,7 +593,7 @@ def test_dispatch_desk_counts_and_tabs(ctx, as_user):
     assert len(desk_numbers(mine)) == min(expected[2], 20)
     for number in desk_numbers(mine):
         d = db.session.scalars(select(Demand).where(Demand.number == number)).one()
-        assert d.dispatched_by_id == worker.id and d.status in service.OPEN
+        assert d.dispatched_by_id == worker.id and d.status in demands.OPEN
     # an unknown tab is the first one
     assert desk_numbers(text_of(client.get("/service/dispatch/?tab=bogus"))) == pending[:20]
 
@@ -611,7 +612,7 @@ def test_dispatch_desk_overdue_tab_on_a_frozen_clock(app, ctx, as_user):
     client = as_user("worker")
     with clock.frozen(T0):
         late = new_demand(title="超时未接单")
-        service.act(late, "dispatch", f.user("worker"), unit=unit())
+        machine.act(late, "dispatch", f.user("worker"), unit=unit())
         waiting = new_demand(title="超时未派单")
         clock.advance(hours=1)
         page = text_of(client.get("/service/dispatch/?tab=overdue"))
@@ -657,9 +658,9 @@ def test_taker_desk_is_for_takers_only(as_user, username):
 def test_taker_desk_lists_the_units_orders_and_its_pool(ctx, as_user):
     mine = in_state(DISPATCHED)
     other = new_demand()
-    service.act(other, "dispatch", None, unit=unit("孝感市物资公司"))
+    machine.act(other, "dispatch", None, unit=unit("孝感市物资公司"))
     termite = new_demand("termite")
-    service.act(termite, "dispatch", None, pool=True)
+    machine.act(termite, "dispatch", None, pool=True)
     client = as_user("partner")
     page = text_of(client.get("/service/orders/"))
     partner_unit = unit()
@@ -684,7 +685,7 @@ def test_taker_desk_pool_shows_only_what_the_member_may_claim(ctx, as_user):
     for name, code, grid_code in (("repair", "repair", own), ("termite", "termite", own),
                                   ("tutoring", "tutoring", own), ("other_grid", "repair", elsewhere)):
         made[name] = new_demand(code, grid_code)
-        service.act(made[name], "dispatch", None, pool=True)
+        machine.act(made[name], "dispatch", None, pool=True)
     member.skills = "电工"  # no longer a teacher
     db.session.commit()
     client = as_user("volunteer")
@@ -699,12 +700,12 @@ def test_taker_desk_pool_shows_only_what_the_member_may_claim(ctx, as_user):
     # every listed order is one the member may claim
     for number in desk_numbers(text_of(client.get("/service/orders/?tab=pool"))):
         d = db.session.scalars(select(Demand).where(Demand.number == number)).one()
-        assert service.permitted("claim", d, f.user("volunteer")) is None, number
+        assert machine.permitted("claim", d, f.user("volunteer")) is None, number
 
 
 def test_claiming_from_the_desk_returns_to_my_orders(ctx, as_user):
     demand = new_demand("repair", volunteer_member().grid.code)
-    service.act(demand, "dispatch", None, pool=True)
+    machine.act(demand, "dispatch", None, pool=True)
     client = as_user("volunteer")
     pool = text_of(client.get("/service/orders/?tab=pool"))
     form = pool[pool.index(f'action="/demand/act/{demand.id}/claim"'):]
@@ -729,7 +730,7 @@ def test_claiming_from_the_desk_returns_to_my_orders(ctx, as_user):
 
 def test_taker_desk_pages_by_twenty(ctx, as_user):
     for i in range(21):
-        service.act(new_demand(title=f"大厅分页{i:02d}"), "dispatch", None, pool=True)
+        machine.act(new_demand(title=f"大厅分页{i:02d}"), "dispatch", None, pool=True)
     client = as_user("partner")
     page = text_of(client.get("/service/orders/?tab=pool"))
     assert len(desk_numbers(page)) == 20 and 'class="pager"' in page and "?tab=pool&amp;page=1" in page
@@ -949,7 +950,7 @@ def test_openapi_lists_the_action_endpoint(client, ctx):
     action = next(p for p in post["parameters"] if p["name"] == "action")
     assert {"dispatch", "claim", "start", "resolve", "rate", "reopen", "cancel"} <= set(action["schema"]["enum"])
     assert "timeout" not in action["schema"]["enum"]
-    assert set(action["schema"]["enum"]) == set(service.TRANSITIONS) - {"timeout"}
+    assert set(action["schema"]["enum"]) == set(machine.TRANSITIONS) - {"timeout"}
     assert {"200", "404", "422"} <= {str(code) for code in post["responses"]}
 
 
@@ -1037,7 +1038,7 @@ def test_the_unit_is_told_of_a_dispatch_and_opens_the_notice(ctx, as_user):
 def test_read_all_clears_the_badge(ctx, as_user):
     partner = f.user("partner")
     for _ in range(2):
-        service.act(new_demand(), "dispatch", f.user("worker"), unit=unit())
+        machine.act(new_demand(), "dispatch", f.user("worker"), unit=unit())
     mine = count(Notification, Notification.user_id == partner.id, Notification.read_at.is_(None))
     others = count(Notification, Notification.user_id != partner.id, Notification.read_at.is_(None))
     assert mine >= 2
@@ -1055,7 +1056,7 @@ def test_the_grid_worker_is_told_when_their_demand_is_resolved(ctx, as_user):
     demand = new_demand(by="grid1")
     for action, user, data in (("dispatch", "worker", {"unit": unit()}), ("take", "partner", {}),
                                ("resolve", "partner", {"result": "已疏通", "evidence": "照片"})):
-        service.act(demand, action, f.user(user), **data)
+        machine.act(demand, action, f.user(user), **data)
     inbox = text_of(as_user("grid1").get("/service/notifications/"))
     assert f"您登记的需求 {demand.number} 已办结：{demand.title}" in inbox
 
@@ -1114,7 +1115,7 @@ def test_a_demand_from_a_visit_keeps_to_the_known_classes(ctx, as_user):
     as_user("grid1").post(f"/demand/from-visit/{visit.id}", data={"category": category().id,
                                                                   "demand_class": "whenever"})
     made = db.session.scalars(select(Demand).where(Demand.visit_id == visit.id)).all()
-    assert all(d.demand_class in service.CLASSES for d in made)
+    assert all(d.demand_class in demands.CLASSES for d in made)
 
 
 def test_who_may_not_file_from_a_visit(ctx, as_user):
@@ -1184,7 +1185,7 @@ def test_delete_only_a_mistaken_entry(ctx, as_user):
     assert fresh(dispatched) is not None and fresh(dispatched).status == DISPATCHED
     # back to pending after a decline: its timeline has steps, so it is cancelled instead
     declined = in_state(DISPATCHED)
-    service.act(declined, "decline", None, note="人手不足")
+    machine.act(declined, "decline", None, note="人手不足")
     assert fresh(declined).status == PENDING
     assert "无法删除" in text_of(client.post(f"/demand/delete/{declined.id}", follow_redirects=True))
     assert fresh(declined) is not None
@@ -1218,9 +1219,9 @@ def _more_demands(n=30):
     for i in range(n):
         demand = new_demand("repair", own, title=f"批量需求{i:02d}")
         if i % 3 == 1:
-            service.act(demand, "dispatch", worker, pool=True)
+            machine.act(demand, "dispatch", worker, pool=True)
         elif i % 3 == 2:
-            service.act(demand, "dispatch", worker, unit=unit())
+            machine.act(demand, "dispatch", worker, unit=unit())
 
 
 def test_lists_run_the_same_statements_for_more_rows(ctx, as_user, client, count_queries):
@@ -1246,8 +1247,8 @@ def test_the_demand_page_runs_the_same_statements_for_a_longer_timeline(ctx, as_
     short = new_demand()
     long = new_demand()
     for _ in range(6):
-        service.act(long, "dispatch", None, unit=unit())
-        service.act(long, "decline", None, note="人手不足")
+        machine.act(long, "dispatch", None, unit=unit())
+        machine.act(long, "decline", None, note="人手不足")
     for i in range(4):
         db.session.add(DemandPhoto(demand_id=long.id, stage="intake", filename=f"p{i}.png",
                                    stored_as=f"count-test-{long.id}-{i}.png", content_type="image/png", size=1,

@@ -23,9 +23,12 @@ from sqlalchemy import delete, func, select, update
 from app import clock, domain
 from app.domain import Conflict, DomainError
 from app.extensions import db
-from models.service import demands as service
-from models.service.demands import (CANCELLED, CLOSED, DISPATCHED, DUPLICATE, IN_PROGRESS, PENDING, RATED, RESOLVED, TAKEN,
-                            TRANSITIONS, Demand, DemandEvent, Notification)
+from models.kernel.orgs import Organisation
+from models.service import demands, machine
+from models.service.demands import (CANCELLED, CLOSED, DISPATCHED, DUPLICATE, IN_PROGRESS, PENDING, RATED, RESOLVED,
+                                    TAKEN, Demand, DemandEvent)
+from models.service.machine import TRANSITIONS
+from models.service.notices import Notification
 from tests import factories as f
 from tests.test_service import in_state, new_demand, unit
 
@@ -44,9 +47,9 @@ def steps_from(start: str) -> list[str]:
     for action, transition in TRANSITIONS.items():
         if status not in transition.sources:
             continue
-        if action == service.CLAIM and not pool:
+        if action == machine.CLAIM and not pool:
             continue
-        if pool and action in (service.TAKE, service.DECLINE):
+        if pool and action in (machine.TAKE, machine.DECLINE):
             continue
         found.append(action)
     return found
@@ -80,7 +83,7 @@ def step_of(action: str, start: str, original_id: int):
 
 def run_step(demand, action, start, original_id):
     who, data = step_of(action, start, original_id)
-    service.act(demand, action, f.user(who) if who else None, **data)
+    machine.act(demand, action, f.user(who) if who else None, **data)
 
 
 def snapshot(demand) -> dict:
@@ -132,13 +135,13 @@ def consistent(row: dict, start_status: str, winner: str, events_before: list, e
     assert events_after[:-1] == events_before, "the loser wrote no event"
     assert events_after[-1] == (winner, start_status, row["status"]), "the event names the true from-state"
     assert row["version"] == first["version"] + 1
-    if winner != service.REOPEN:
-        assert (row["duplicate_of_id"] != first["duplicate_of_id"]) == (winner == service.MARK_DUPLICATE)
-        assert (row["cancel_reason"] != first["cancel_reason"]) == (winner == service.CANCEL)
+    if winner != machine.REOPEN:
+        assert (row["duplicate_of_id"] != first["duplicate_of_id"]) == (winner == machine.MARK_DUPLICATE)
+        assert (row["cancel_reason"] != first["cancel_reason"]) == (winner == machine.CANCEL)
     if row["status"] == TAKEN:
         assert row["taken_at"] is not None and not row["in_pool"]
-    if row["status"] in (PENDING, CANCELLED, DUPLICATE) and winner != service.CANCEL:
-        assert row["assigned_unit_id"] is None or winner in (service.MARK_DUPLICATE,)
+    if row["status"] in (PENDING, CANCELLED, DUPLICATE) and winner != machine.CANCEL:
+        assert row["assigned_unit_id"] is None or winner in (machine.MARK_DUPLICATE,)
     if row["in_pool"]:
         assert row["assigned_unit_id"] is None and row["assigned_member_id"] is None
 
@@ -173,10 +176,10 @@ def test_the_loser_is_told_what_happened(app, ctx):
     with app.app_context():
         stale = loaded(Demand, demand.id)
         with app.app_context():
-            service.act(db.session.get(Demand, demand.id), service.CANCEL, f.user("worker"), note="居民撤回")
+            machine.act(db.session.get(Demand, demand.id), machine.CANCEL, f.user("worker"), note="居民撤回")
         stale = again(stale)
         with pytest.raises(Conflict) as lost:
-            service.act(stale, service.DISPATCH, f.user("worker"), pool=True)
+            machine.act(stale, machine.DISPATCH, f.user("worker"), pool=True)
     assert str(lost.value.message) == "该需求刚刚已被他人“取消”，现为“已撤销”，请刷新后再试。"
 
 
@@ -184,8 +187,8 @@ def test_a_fresh_snapshot_goes_on(app, ctx):
     """Not a lock-out: once reloaded, the next step is made (and the version moves on)."""
     demand = in_state(DISPATCHED)
     version = demand.version
-    service.act(demand, service.TAKE, f.user("partner"))
-    service.act(demand, service.START, f.user("partner"))
+    machine.act(demand, machine.TAKE, f.user("partner"))
+    machine.act(demand, machine.START, f.user("partner"))
     assert demand.status == IN_PROGRESS and snapshot(demand)["version"] == version + 2
 
 
@@ -238,7 +241,7 @@ def _race(app, start, actions, demand_id, original_id) -> list[tuple[str, str]]:
                 who, data = step_of(action, start, original_id)
                 user = f.user(who) if who else None
                 barrier.wait(timeout=30)
-                service.act(demand, action, user, **data)
+                machine.act(demand, action, user, **data)
                 outcomes[index] = (action, "won")
             except Conflict as error:
                 outcomes[index] = (action, f"conflict: {error.message}")
@@ -293,7 +296,7 @@ def someone_first(monkeypatch, app):
         pytest.skip("SQLite serialises writing requests: no step can come between a request's read and write")
 
     def arrange(step):
-        real = service.missing
+        real = machine.missing
         done = []
 
         def missing(action, demand, user, data):
@@ -304,7 +307,7 @@ def someone_first(monkeypatch, app):
                     db.session.remove()
             return real(action, demand, user, data)
 
-        monkeypatch.setattr(service, "missing", missing)
+        monkeypatch.setattr(machine, "missing", missing)
     return arrange
 
 
@@ -313,14 +316,14 @@ def cancel_by_worker(demand):
 
     worker = f.user("worker")
     with scope.acting_as(worker):  # (inside the loser's request: the worker is the one acting here)
-        service.act(demand, service.CANCEL, worker, note="居民撤回")
+        machine.act(demand, machine.CANCEL, worker, note="居民撤回")
 
 
 def claim_by_another_unit(demand):
-    other = db.session.scalars(select(service.Organisation).where(
-        service.Organisation.type.in_(service.TAKING_UNIT_TYPES), service.Organisation.id != unit().id,
-        service.Organisation.community_id == demand.community_id).order_by(service.Organisation.id)).first()
-    service.act(demand, service.CLAIM, None, unit=other)
+    other = db.session.scalars(select(Organisation).where(
+        Organisation.type.in_(machine.TAKING_UNIT_TYPES), Organisation.id != unit().id,
+        Organisation.community_id == demand.community_id).order_by(Organisation.id)).first()
+    machine.act(demand, machine.CLAIM, None, unit=other)
 
 
 def demand_in(made, status, pool=False):
@@ -406,7 +409,7 @@ def _decision(meeting):
 
 
 def _category():
-    return db.session.scalars(select(service.ServiceCategory).where(service.ServiceCategory.code == "repair")).one()
+    return db.session.scalars(select(demands.ServiceCategory).where(demands.ServiceCategory.code == "repair")).one()
 
 
 DECISION_STEPS = {

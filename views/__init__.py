@@ -12,7 +12,7 @@ from views.cobuilding import pledges as cobuilding  # noqa: F401
 from views.kernel import organisations  # noqa: F401
 from views.people import care  # noqa: F401
 from views.reporting import dashboard, home  # noqa: F401
-from views.service import demands as service  # noqa: F401
+from views.service import demands as service, visits  # noqa: F401
 from views.service import commands as _service_commands  # noqa: F401
 from views.volunteers import activities as volunteers, bulletins, honours  # noqa: F401
 

@@ -288,7 +288,7 @@ def to_demand(decision: Decision, category, user=None) -> Demand:
     """The decision becomes a 三单 demand (dispatched like any other): the meeting is the
     requester, the compound the place, the decision's class the demand's."""
     from app import domain
-    from models.service import demands as service
+    from models.service import machine
 
     _visible(decision, user)
     if user is not None and ("can_write", "Demand") not in _permissions(user):
@@ -306,7 +306,7 @@ def to_demand(decision: Decision, category, user=None) -> Demand:
     demand = Demand(title=title, description=content, category=category, source="station",
                     requester_name=meeting.title[:50], compound=meeting.compound, community=meeting.community,
                     demand_class=decision_class)
-    service.create(demand, user, note=gettext("Decided at the meeting “%(title)s” of %(date)s",
+    machine.create(demand, user, note=gettext("Decided at the meeting “%(title)s” of %(date)s",
                                              title=meeting.title, date=meeting.held_at.strftime("%Y-%m-%d")),
                    commit=False)
     decision.demand = demand

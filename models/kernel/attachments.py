@@ -49,9 +49,8 @@ def attach(item, files, user=None) -> list[Attachment]:
 
     from app import domain, uploads
     from app.extensions import db
-    from models.volunteers.activities import _visible
 
-    _visible(item, user)
+    domain.require_visible(item, user)
     files = [f for f in files if f and getattr(f, "filename", None)]
     if not files:
         raise domain.DomainError(_l("Choose the files to attach."), field="files")
@@ -83,9 +82,8 @@ def detach(item, attachment_id: int, user=None) -> str:
 
     from app import domain, uploads
     from app.extensions import db
-    from models.volunteers.activities import _visible
 
-    _visible(item, user)
+    domain.require_visible(item, user)
     row = next((a for a in attachments_of(item) if a.id == attachment_id), None)
     if row is None:
         raise domain.DomainError(_l("The page or record does not exist, or it is outside your data scope."))

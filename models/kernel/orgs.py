@@ -171,11 +171,11 @@ class Position(Tracked, Model):
         actions = EXPORT
 
     def validate(self, check) -> None:
-        from app.domain import _changed
+        from app.domain import changed
 
         if self.since and self.until and self.until < self.since:
             check.error("until", _l("The end date is before the start date."))
-        if self.user is not None and _changed(self, "user") and not is_unit_account(self.user):
+        if self.user is not None and changed(self, "user") and not is_unit_account(self.user):
             check.error("user", _l("Only an account of the partner-unit liaison role can hold a position: the "
                                    "position makes it a taker of the unit's demands. “%(name)s” is not such an "
                                    "account.", name=self.user.username))

@@ -282,10 +282,12 @@ class Building(InCommunity, Tracked, Model):
         return f"{compound} {self.name or ''}".strip()
 
     @classmethod
-    def picker_filter(cls, like: str):
+    def picker_filter(cls, text: str):
         from sqlalchemy import or_
 
-        return or_(cls.name.ilike(like, escape="\\"), cls.compound.has(Compound.name.ilike(like, escape="\\")))
+        from app.filters import contains
+
+        return or_(contains(cls.name, text), cls.compound.has(contains(Compound.name, text)))
 
     @classmethod
     def lookup(cls, text: str, session, stmt):
@@ -338,11 +340,13 @@ class Unit(InCommunity, Tracked, Model):
         return " ".join(p for p in parts if p)
 
     @classmethod
-    def picker_filter(cls, like: str):
+    def picker_filter(cls, text: str):
         from sqlalchemy import or_
 
-        return or_(cls.name.ilike(like, escape="\\"), cls.compound.has(Compound.name.ilike(like, escape="\\")),
-                   cls.building.has(Building.name.ilike(like, escape="\\")))
+        from app.filters import contains
+
+        return or_(contains(cls.name, text), cls.compound.has(contains(Compound.name, text)),
+                   cls.building.has(contains(Building.name, text)))
 
     @classmethod
     def lookup(cls, text: str, session, stmt):

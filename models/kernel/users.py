@@ -30,12 +30,14 @@ class AppUser(User):
     __scope__ = Scope(street="scope_street_id", community="scope_community_id", grid="scope_grid_id")
 
     @classmethod
-    def picker_filter(cls, like: str):
+    def picker_filter(cls, text: str):
         """Accounts are found by full name (surname first) or user name."""
         from sqlalchemy import or_
 
-        return or_(cls.username.ilike(like, escape="\\"), (cls.last_name + cls.first_name).ilike(like, escape="\\"),
-                   cls.first_name.ilike(like, escape="\\"), cls.last_name.ilike(like, escape="\\"))
+        from app.filters import contains
+
+        return or_(contains(cls.username, text), contains(cls.last_name + cls.first_name, text),
+                   contains(cls.first_name, text), contains(cls.last_name, text))
 
     scope_kind: Mapped[Optional[str]] = mapped_column(
         String(16), default=scope_mod.SELF, info=field(_l("Scope kind")))

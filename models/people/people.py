@@ -111,10 +111,12 @@ class Household(InCommunity, Tracked, Model):
         return len(self.members)
 
     @classmethod
-    def picker_filter(cls, like: str):
+    def picker_filter(cls, text: str):
         from sqlalchemy import or_
 
-        return or_(cls.room.ilike(like, escape="\\"), cls.compound.has(Compound.name.ilike(like, escape="\\")))
+        from app.filters import contains
+
+        return or_(contains(cls.room, text), cls.compound.has(contains(Compound.name, text)))
 
     @classmethod
     def lookup(cls, text: str, session, stmt):
@@ -452,8 +454,10 @@ class PartyMember(InCommunity, Tracked, Model):
         return str(self.person) if self.person is not None else ""
 
     @classmethod
-    def picker_filter(cls, like: str):
-        return cls.person.has(Person.name.ilike(like, escape="\\"))
+    def picker_filter(cls, text: str):
+        from app.filters import contains
+
+        return cls.person.has(contains(Person.name, text))
 
     __display_loads__ = ["person"]
 

@@ -147,8 +147,10 @@ class Volunteer(InCommunity, Tracked, Model):
         return str(self.person) if self.person is not None else (self.number or "")
 
     @classmethod
-    def picker_filter(cls, like: str):
-        return cls.person.has(Person.name.ilike(like, escape="\\")) | cls.number.ilike(like, escape="\\")
+    def picker_filter(cls, text: str):
+        from app.filters import contains
+
+        return cls.person.has(contains(Person.name, text)) | contains(cls.number, text)
 
     @classmethod
     def form_defaults(cls, user) -> dict:
@@ -308,7 +310,7 @@ class Activity(InCommunity, Tracked, Model):
 
 
 def _changed(item, name) -> bool:
-    from app.domain import _changed as changed
+    from app.domain import changed
 
     return changed(item, name)
 
@@ -460,10 +462,9 @@ def _step(activity, sources, target, label, user):
 
 
 def _visible(item, user) -> None:
-    from app import domain, scope
+    from app import domain
 
-    if user is not None and not scope.visible(item, user):
-        raise domain.DomainError(_l("The page or record does not exist, or it is outside your data scope."))
+    domain.require_visible(item, user)
 
 
 def act_for(volunteer, user, permission: tuple[str, str]) -> None:

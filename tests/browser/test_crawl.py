@@ -190,14 +190,14 @@ def test_public_pages(browser, live_server, live_app):
 
     from app.extensions import db
     from models.kernel.places import Compound
-    from models.service import demands as service
+    from models.service import demands, ratings
 
     with live_app.app_context():
         compound = db.session.scalars(select(Compound).where(Compound.contact_card.has())).first()
-        demand = db.session.scalars(select(service.Demand).where(service.Demand.status == "resolved")).first()
+        demand = db.session.scalars(select(demands.Demand).where(demands.Demand.status == "resolved")).first()
         starts = ["/public/stars/", "/public/pledges/", "/public/policies/", "/public/demands/",
                   f"/public/card/{compound.public_token}", f"/public/three-heads/{compound.public_token}",
-                  f"/public/rate/{service.rating_link(demand)}"]
+                  f"/public/rate/{ratings.rating_link(demand)}"]
     context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
     page = context.new_page()
     crawl = Crawl(page, live_server, "public", _allowed(live_app, page))

@@ -23,9 +23,9 @@ class Gadget(Tracked, Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(50), info=field(_l("Name")))
-    kind: Mapped[str] = mapped_column(String(1), default="a", info=field(_l("Type"), choices=KINDS))
+    kind: Mapped[str] = mapped_column(String(1), default="a", info=field(_l("Kind"), choices=KINDS))
     phone: Mapped[Optional[str]] = mapped_column(String(40), info=field(_l("Phone"), sensitive="phone", kind="phone"))
-    amount: Mapped[int] = mapped_column(Integer, default=0, info=field(_l("Amount")))
+    amount: Mapped[int] = mapped_column(Integer, default=0, info=field(_l("Quantity")))
 
     class Admin(AdminBase):
         label = _l("Notes")
@@ -34,8 +34,8 @@ class Gadget(Tracked, Model):
         list_columns = ["name", "kind", "phone", "amount"]
         search_columns = ["name"]
         actions = EXPORT
-        charts = [Chart("by_kind", _l("Type"), dimension="kind", kind="bar")]
+        charts = [Chart("by_kind", _l("Kind"), dimension="kind", kind="bar")]
 
 
-policy.register_roles({"临时测试角色": {"entities": {"Gadget": policy.W}, "actions": {"Gadget": [EXPORT]},
+policy.register_roles({"临时测试角色": {"entities": {"Gadget": policy.W}, "actions": {"Gadget": ["export"]},
                                         "security": False, "sensitive": False, "work": _l("Notes")}})

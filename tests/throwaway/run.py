@@ -27,7 +27,7 @@ def main(url: str) -> dict:
     client = app.test_client()
     signed_in = client.post("/login/", data={"username": "gadget_tester", "password": "Hongse@2026"})
     seen["login"] = [signed_in.status_code, signed_in.headers.get("Location", "")]
-    seen["menu"] = client.get("/zz-gadget/list/").get_data(as_text=True)
+    seen["home"] = client.get("/").get_data(as_text=True)
     seen["form"] = client.get("/zz-gadget/add").get_data(as_text=True)
     added = client.post("/zz-gadget/add", data={"name": "第一条", "kind": "b", "phone": "13900001111", "amount": "7"})
     seen["added"] = added.status_code
@@ -35,6 +35,8 @@ def main(url: str) -> dict:
     seen["api"] = client.get("/api/v1/zz_gadget/").json
     seen["api_bad"] = client.post("/api/v1/zz_gadget/", json={"name": ""}).status_code
     seen["chart"] = client.get("/zz-gadget/chart-data/by_kind").json
+    seen["show"] = client.get(f"/zz-gadget/show/{seen['api']['ids'][0]}").get_data(as_text=True) \
+        if seen["api"] and seen["api"].get("ids") else ""
     export = client.get("/zz-gadget/export/")
     seen["export"] = [export.status_code, export.headers.get("Content-Type", "")]
     with app.app_context():

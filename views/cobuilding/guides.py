@@ -27,11 +27,10 @@ class PublicPolicyView(BaseView):
         category = (request.args.get("category") or "").strip()[:40]
         stmt = select(PolicyGuide).where(PolicyGuide.published.is_(True))
         if text:
-            from app.filters import like_escape
+            from app.filters import contains
 
-            like = f"%{like_escape(text)}%"
-            stmt = stmt.where(or_(PolicyGuide.title.ilike(like, escape="\\"), PolicyGuide.content.ilike(like, escape="\\"),
-                                  PolicyGuide.materials.ilike(like, escape="\\")))
+            stmt = stmt.where(or_(contains(PolicyGuide.title, text), contains(PolicyGuide.content, text),
+                                  contains(PolicyGuide.materials, text)))
         if category:
             stmt = stmt.where(PolicyGuide.category == category)
         guides = db.session.scalars(stmt.order_by(PolicyGuide.category, PolicyGuide.title).limit(PUBLIC_GUIDES)).all()

@@ -52,13 +52,13 @@ def _service_cards(sm, user) -> list[dict]:
 
     from app import clock, scope
     from app.extensions import db
-    from models.service import demands as service
+    from models.service import demands, sweep
     from models.service.demands import Demand
 
     cards = []
     if sm.has_access("can_dispatch", "Demand"):
-        counted = scope.apply(select(func.count().filter(Demand.status == service.PENDING),
-                                     func.count().filter(service.overdue_condition(clock.now())))
+        counted = scope.apply(select(func.count().filter(Demand.status == demands.PENDING),
+                                     func.count().filter(sweep.overdue_condition(clock.now())))
                               .select_from(Demand), Demand)
         pending, late = db.session.execute(counted).one()
         cards += [{"url": url_for("DispatchDeskView.desk", tab="pending"), "count": pending, "icon": "fa-random",
@@ -70,8 +70,8 @@ def _service_cards(sm, user) -> list[dict]:
 
         base = scope.apply(select(Demand), Demand)
         mine = db.session.scalar(select(func.count()).select_from(base.where(
-            taker_condition(user), Demand.status.in_((service.DISPATCHED, service.TAKEN,
-                                                      service.IN_PROGRESS))).subquery()))
+            taker_condition(user), Demand.status.in_((demands.DISPATCHED, demands.TAKEN,
+                                                      demands.IN_PROGRESS))).subquery()))
         pool = db.session.scalar(select(func.count()).select_from(claimable(user, base).subquery()))
         cards += [{"url": url_for("TakerDeskView.desk", tab="orders"), "count": mine, "icon": "fa-tasks",
                    "label": _l("orders in your hands"), "alert": False},

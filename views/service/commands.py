@@ -6,7 +6,7 @@ import click
 from flask.cli import AppGroup
 
 from app import cli
-from models.service import demands as service
+from models.service import sweep as service
 
 demands = cli.register_command(AppGroup("demands", help="The 三单 service loop."))
 

@@ -1,37 +1,38 @@
 """三单 work pages: the demand page (timeline and action buttons), the dispatcher's and
 the taker's worklists, the grid worker's quick intake, notifications, and the REST
-action endpoints. Every change goes through :func:`models.service.demands.act` or
-:func:`models.service.demands.create`; this module only reads input and shows results."""
+action endpoints. Every change goes through :func:`models.service.machine.act` or
+:func:`models.service.machine.create`; this module only reads input and shows results."""
 from __future__ import annotations
 
 import datetime
 
-from flask import abort, flash, redirect, request, url_for
+from flask import abort, current_app, flash, redirect, request, url_for
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.api import protect, safe
 from flask_appbuilder.security.decorators import has_access, permission_name
 from flask_babel import gettext, lazy_gettext as _l
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload
 
 from app import clock, scope, uploads
 from app.api import bounded_int
-from app.crud import attempt, flash_errors
+from app.crud import attempt, flash_errors, public_choice, WithExtras
 from app.domain import Conflict, DomainError
 from app.extensions import db
 from app.security import local_next
 from app.registry import entity_permissions, generated_api, generated_view, override, override_api
-from models.service import demands as service
+from models.service import demands, machine, notices, ratings, sweep
 from models.kernel.orgs import Organisation, Position
 from models.people.people import PartyMember
-from models.service.demands import (ACTION_LABELS, CLASSES, RATINGS, STATUSES, TRANSITIONS, Demand, DemandEvent,
-                            DemandPhoto, Notification, ServiceCategory)
+from models.service.demands import CLASSES, RATINGS, STATUSES, Demand, DemandEvent, DemandPhoto, ServiceCategory
+from models.service.machine import ACTION_LABELS, TRANSITIONS
+from models.service.notices import Notification
 
 #: the actions offered as buttons, in the order shown
-BUTTONS = [service.DISPATCH, service.CLAIM, service.TAKE, service.START, service.RESOLVE, service.DECLINE,
-           service.RATE, service.CLOSE, service.REOPEN, service.MARK_DUPLICATE, service.CANCEL]
+BUTTONS = [machine.DISPATCH, machine.CLAIM, machine.TAKE, machine.START, machine.RESOLVE, machine.DECLINE,
+           machine.RATE, machine.CLOSE, machine.REOPEN, machine.MARK_DUPLICATE, machine.CANCEL]
 #: actions whose button is red (they end or undo work)
-DANGER = {service.CANCEL, service.DECLINE, service.MARK_DUPLICATE, service.REOPEN}
+DANGER = {machine.CANCEL, machine.DECLINE, machine.MARK_DUPLICATE, machine.REOPEN}
 PHOTO_TYPES = uploads.IMAGE_TYPES
 MAX_PHOTO_BYTES = 5 * 1024 * 1024
 MAX_PHOTOS = 6
@@ -49,7 +50,7 @@ def action_data(action: str, values) -> dict:
     up within the acting user's scope (an id outside it is unknown)."""
     data = {"note": _text(values, "note", 1000), "result": _text(values, "result"),
             "evidence": _text(values, "evidence"), "comment": _text(values, "comment", 1000)}
-    if action == service.DISPATCH:
+    if action == machine.DISPATCH:
         data["pool"] = values.get("pool") in (True, 1, "1", "true", "on", "yes")
         unit_id = bounded_int(values.get("unit"), low=1) if values.get("unit") not in (None, "") else None
         member_id = bounded_int(values.get("member"), low=1) if values.get("member") not in (None, "") else None
@@ -62,7 +63,7 @@ def action_data(action: str, values) -> dict:
                 raise DomainError(_l("Choose the unit or the party member."))
         if unit_id is not None:
             data["unit"] = db.session.scalars(scope.apply(select(Organisation), Organisation).where(
-                Organisation.id == unit_id, Organisation.type.in_(service.TAKING_UNIT_TYPES))).first()
+                Organisation.id == unit_id, Organisation.type.in_(machine.TAKING_UNIT_TYPES))).first()
             if data["unit"] is None:
                 raise DomainError(_l("That unit does not exist or does not take orders here."))
         if member_id is not None:
@@ -70,9 +71,9 @@ def action_data(action: str, values) -> dict:
                 PartyMember.id == member_id)).first()
             if data["member"] is None:
                 raise DomainError(_l("That party member does not exist or is outside your scope."))
-    if action == service.RATE:
+    if action == machine.RATE:
         data["rating"] = bounded_int(values.get("rating"), low=1, high=5) if values.get("rating") else None
-    if action == service.MARK_DUPLICATE:
+    if action == machine.MARK_DUPLICATE:
         key = str(values.get("original") or "").strip()
         if key:
             condition = Demand.number == key if not key.isdigit() else Demand.id == int(key)
@@ -127,30 +128,16 @@ def store_photos(demand, checked, stage: str) -> None:
 def available_actions(demand, user) -> list[str]:
     """The actions ``user`` may take on ``demand`` now (the buttons shown), by the same
     rule act() applies; what each needs is asked in its form."""
-    return [action for action in BUTTONS if service.permitted(action, demand, user) is None]
+    return [action for action in BUTTONS if machine.permitted(action, demand, user) is None]
 
 
 def dispatch_choices():
     """Units that take orders and party members, within the acting user's scope."""
     units = db.session.scalars(scope.apply(select(Organisation), Organisation).where(
-        Organisation.type.in_(service.TAKING_UNIT_TYPES)).order_by(Organisation.name)).all()
+        Organisation.type.in_(machine.TAKING_UNIT_TYPES)).order_by(Organisation.name)).all()
     members = db.session.scalars(scope.apply(select(PartyMember), PartyMember).where(
         PartyMember.category == "sinking").options(joinedload(PartyMember.person)).order_by(PartyMember.id)).all()
     return units, members
-
-
-def taken_from_pool(pk, user) -> bool:
-    """A claim that came too late: demand ``pk`` of the user's own community was claimed
-    from the pool by someone else, and so left the view of a taker who sees only the pool
-    and his own orders. Says no more than the pool showed him a moment ago."""
-    if user is None or getattr(user, "scope_community_id", None) is None:
-        return False
-    demand = db.session.get(Demand, pk)
-    if demand is None or demand.community_id != user.scope_community_id or demand.status == service.DISPATCHED:
-        return False
-    last = db.session.scalars(select(DemandEvent.action).where(DemandEvent.demand_id == pk)
-                              .order_by(DemandEvent.id.desc()).limit(1)).first()
-    return last == service.CLAIM
 
 
 # ----------------------------------------------------------------------------- the demand pages
@@ -159,13 +146,13 @@ _Generated = generated_view(Demand)
 
 
 @override(Demand)
-class DemandView(_Generated):
+class DemandView(WithExtras, _Generated):
     show_template = "service/demand.html"
     method_permission_name = {**_Generated.method_permission_name, "act": "read", "photo": "read",
                               "rating_link": "read", "from_visit": "write"}
 
-    def _get_show_widget(self, pk, item, widgets=None, actions=None, show_fieldsets=None):
-        widgets = super()._get_show_widget(pk, item, widgets=widgets, actions=actions, show_fieldsets=show_fieldsets)
+    def extras(self, item) -> dict:
+        """The timeline, the buttons the user may press and what their forms offer."""
         user = scope.acting_user()
         events = db.session.scalars(select(DemandEvent).where(DemandEvent.demand_id == item.id)
                                     .order_by(DemandEvent.at, DemandEvent.id)).all()
@@ -173,42 +160,29 @@ class DemandView(_Generated):
         extra = {"demand": item, "events": events, "allowed": allowed, "labels": ACTION_LABELS, "danger": DANGER,
                  "statuses": STATUSES, "ratings": RATINGS, "photos": list(item.photos),
                  "rating_link": getattr(self, "_new_link", None)}
-        if service.DISPATCH in allowed:
+        if machine.DISPATCH in allowed:
             extra["units"], extra["members"] = dispatch_choices()
-        widgets["service"] = extra
-        return widgets
-
-    def render_template(self, template, **kwargs):
-        widgets = kwargs.get("widgets") or {}
-        if "service" in widgets:
-            kwargs.update(widgets["service"])
-        return super().render_template(template, **kwargs)
-
-    def _visible_demand(self, pk):
-        demand = self.datamodel.get(pk, self._base_filters)
-        if demand is None:
-            abort(404)
-        return demand
+        return extra
 
     @expose("/act/<int:pk>/<action>", methods=["POST"])
     @has_access
     def act(self, pk, action):
-        if action == service.CLAIM and self.datamodel.get(pk, self._base_filters) is None \
-                and taken_from_pool(pk, scope.acting_user()):
+        if action == machine.CLAIM and self.datamodel.get(pk, self._base_filters) is None \
+                and machine.taken_from_pool(pk, scope.acting_user()):
             # the pool order left the claimer's view when another took it first: not a 404
             flash(gettext("Someone else has just taken this order."), "warning")
             return redirect(url_for("TakerDeskView.desk", tab="pool"))
-        demand = self._visible_demand(pk)
-        if action not in TRANSITIONS or action == service.TIMEOUT:
+        demand = self._visible(pk)
+        if action not in TRANSITIONS or action == machine.TIMEOUT:
             abort(404)
         try:
             data = action_data(action, request.form)
             photos = []
-            if action == service.RESOLVE:
+            if action == machine.RESOLVE:
                 photos = check_photos(request.files.getlist("photos"), len(demand.photos))
                 if photos and not data.get("evidence"):
                     data["evidence"] = gettext("%(n)d photos", n=len(photos))
-            service.act(demand, action, scope.acting_user(), **data)
+            machine.act(demand, action, scope.acting_user(), **data)
             store_photos(demand, photos, "evidence")
         except Conflict as error:  # another step came first: say which, show the demand as it is
             db.session.rollback()
@@ -228,13 +202,13 @@ class DemandView(_Generated):
     @has_access
     def rating_link(self, pk):
         """A one-use link for the requester to rate, shown once to the staff member."""
-        demand = self._visible_demand(pk)
+        demand = self._visible(pk)
         if not self.appbuilder.sm.has_access("can_rate", "Demand"):
             abort(403)
-        if demand.status != service.RESOLVED:
+        if demand.status != demands.RESOLVED:
             flash(gettext("A rating link is made once the demand is resolved."), "warning")
             return redirect(url_for("DemandView.show", pk=pk))
-        token = service.rating_link(demand)
+        token = ratings.rating_link(demand)
         self._new_link = url_for("PublicDemandView.rate", token=token, _external=True)
         try:
             return self.show(pk)
@@ -261,7 +235,7 @@ class DemandView(_Generated):
             ServiceCategory.id == bounded_int(request.form.get("category"), low=1),
             ServiceCategory.enabled.is_(True))).first() if request.form.get("category") else None
         with attempt() as outcome:
-            demand = service.from_visit(visit, category, scope.acting_user(), title=_text(request.form, "title", 100),
+            demand = machine.from_visit(visit, category, scope.acting_user(), title=_text(request.form, "title", 100),
                                         demand_class=request.form.get("demand_class") or None)
         if not outcome.ok:
             return redirect(url_for("VisitView.show", pk=visit_id))
@@ -272,7 +246,7 @@ class DemandView(_Generated):
 # ----------------------------------------------------------------------------- REST actions
 
 _GeneratedApi = generated_api(Demand)
-ACTION_ENUM = [a for a in TRANSITIONS if a != service.TIMEOUT]
+ACTION_ENUM = [a for a in TRANSITIONS if a != machine.TIMEOUT]
 
 
 @override_api(Demand)
@@ -324,7 +298,7 @@ class DemandApi(_GeneratedApi):
         if action not in ACTION_ENUM:
             return self.response_404()
         demand = self.datamodel.get(pk, self._base_filters)
-        if demand is None and action == service.CLAIM and taken_from_pool(pk, scope.acting_user()):
+        if demand is None and action == machine.CLAIM and machine.taken_from_pool(pk, scope.acting_user()):
             return self.response(409, message={"_": [gettext("Someone else has just taken this order.")]})
         if demand is None:
             return self.response_404()
@@ -333,7 +307,7 @@ class DemandApi(_GeneratedApi):
             return self.response_400(message=gettext("The request body must be a JSON object."))
         body = body if isinstance(body, dict) else {}
         try:
-            service.act(demand, action, scope.acting_user(), **action_data(action, body))
+            machine.act(demand, action, scope.acting_user(), **action_data(action, body))
         except DomainError as error:
             return self._domain_error(error)
         return self.response(200, result=self.show_model_schema.dump(demand, many=False),
@@ -369,9 +343,9 @@ class DispatchDeskView(BaseView):
         user = scope.acting_user()
         now = clock.now()
         base = scope.apply(select(Demand), Demand)
-        conditions = {"pending": Demand.status == service.PENDING,
-                      "overdue": service.overdue_condition(now),
-                      "mine": (Demand.dispatched_by_id == user.id) & Demand.status.in_(service.OPEN)}
+        conditions = {"pending": Demand.status == demands.PENDING,
+                      "overdue": sweep.overdue_condition(now),
+                      "mine": (Demand.dispatched_by_id == user.id) & Demand.status.in_(demands.OPEN)}
         counted = scope.apply(select(*[func.count().filter(c).label(k) for k, c in conditions.items()])
                               .select_from(Demand), Demand)
         counts = dict(db.session.execute(counted).one()._mapping)
@@ -397,11 +371,11 @@ def taker_condition(user):
 
 def claimable(user, stmt):
     """``stmt`` narrowed to the pool orders ``user`` may claim (category, skills, grid)."""
-    pool = stmt.where(Demand.status == service.DISPATCHED, Demand.in_pool.is_(True))
-    units = service._units_of(user)
-    member = service._member_of(user)
+    pool = stmt.where(Demand.status == demands.DISPATCHED, Demand.in_pool.is_(True))
+    units = machine.units_of(user)
+    member = machine.member_of(user)
     taking_units = db.session.scalar(select(func.count()).select_from(Organisation).where(
-        Organisation.id.in_(units), Organisation.type.in_(service.TAKING_UNIT_TYPES))) if units else 0
+        Organisation.id.in_(units), Organisation.type.in_(machine.TAKING_UNIT_TYPES))) if units else 0
     allowed = []
     if taking_units:
         allowed.append(ServiceCategory.takers.in_(("any", "unit")))
@@ -434,8 +408,8 @@ class TakerDeskView(BaseView):
         tab = request.args.get("tab") if request.args.get("tab") in self.TABS else "orders"
         user = scope.acting_user()
         base = scope.apply(select(Demand), Demand)
-        mine = base.where(taker_condition(user), Demand.status.in_((service.DISPATCHED, service.TAKEN,
-                                                                     service.IN_PROGRESS)))
+        mine = base.where(taker_condition(user), Demand.status.in_((demands.DISPATCHED, demands.TAKEN,
+                                                                     demands.IN_PROGRESS)))
         pool = claimable(user, base)
         counts = {"orders": db.session.scalar(select(func.count()).select_from(mine.subquery())),
                   "pool": db.session.scalar(select(func.count()).select_from(pool.subquery()))}
@@ -498,14 +472,14 @@ class IntakeView(BaseView):
                             requester_phone=_text(values, "requester_phone", 30), compound=pick(Compound, "compound"),
                             building=pick(Building, "building"), address=_text(values, "address", 200),
                             demand_class=values.get("demand_class") if values.get("demand_class") in CLASSES
-                            else service.URGENT)
-            if demand.source not in service.SOURCES:
+                            else demands.URGENT)
+            if demand.source not in demands.SOURCES:
                 demand.source = "grid_visit"
             try:
                 if category is None:
                     raise DomainError(_l("Choose the category."), field="category")
                 photos = check_photos(request.files.getlist("photos"))
-                service.create(demand, scope.acting_user())
+                machine.create(demand, scope.acting_user())
                 store_photos(demand, photos, "intake")
             except DomainError as error:
                 db.session.rollback()
@@ -524,7 +498,7 @@ class IntakeView(BaseView):
                 Demand.id == bounded_int(request.args.get("filed"), low=1))).first()
         return self.render_template("service/intake.html", title=gettext("Quick intake"), categories=categories,
                                     compounds=compounds, values=values, errors=errors, classes=CLASSES,
-                                    sources=service.SOURCES, filed=filed)
+                                    sources=demands.SOURCES, filed=filed)
 
 
 # ----------------------------------------------------------------------------- notifications
@@ -592,41 +566,36 @@ class PublicDemandView(BaseView):
     def demands(self, community_id=None):
         from models.kernel.places import Community
 
-        communities = db.session.scalars(select(Community).order_by(Community.id)).all()
-        if not communities:
-            abort(404)
-        community = next((c for c in communities if c.id == community_id), None) if community_id else communities[0]
-        if community is None:
-            abort(404)
+        communities, community = public_choice(Community, community_id)
         load = (joinedload(Demand.category), joinedload(Demand.compound), joinedload(Demand.assigned_unit))
         base = select(Demand).where(Demand.community_id == community.id).options(*load)
         counts = dict(db.session.execute(
             select(Demand.demand_class, func.count()).where(Demand.community_id == community.id,
-                                                            Demand.status.in_(service.OPEN))
+                                                            Demand.status.in_(demands.OPEN))
             .group_by(Demand.demand_class)).all())
         sections = {}
-        for key in (service.URGENT, service.LONG_TERM):
+        for key in (demands.URGENT, demands.LONG_TERM):
             sections[key] = db.session.scalars(base.where(
-                Demand.status.in_(service.OPEN), Demand.demand_class == key)
+                Demand.status.in_(demands.OPEN), Demand.demand_class == key)
                 .order_by(Demand.created_at.desc(), Demand.id.desc()).limit(PUBLIC_ROWS)).unique().all()
         since = clock.now() - datetime.timedelta(days=30)
         done_rows = db.session.scalars(base.where(
-            Demand.status.in_(service.FINISHED), Demand.resolved_at >= since)
+            Demand.status.in_(demands.FINISHED), Demand.resolved_at >= since)
             .order_by(Demand.resolved_at.desc(), Demand.id.desc()).limit(PUBLIC_ROWS)).unique().all()
         return self.render_template("public/demands.html", community=community, communities=communities,
-                                    urgent=sections[service.URGENT], long_term=sections[service.LONG_TERM],
-                                    urgent_count=counts.get(service.URGENT, 0),
-                                    long_term_count=counts.get(service.LONG_TERM, 0), limit=PUBLIC_ROWS,
+                                    urgent=sections[demands.URGENT], long_term=sections[demands.LONG_TERM],
+                                    urgent_count=counts.get(demands.URGENT, 0),
+                                    long_term_count=counts.get(demands.LONG_TERM, 0), limit=PUBLIC_ROWS,
                                     done=done_rows, statuses=STATUSES, now=clock.now(),
                                     app_name=self.appbuilder.app_name)
 
     @expose("/rate/<token>", methods=["GET", "POST"])
     def rate(self, token):
-        row = service.rating_token(token)
+        row = ratings.rating_token(token)
         if request.method == "POST" and row is not None:
             rating = bounded_int(request.form.get("rating"), low=1, high=5) if request.form.get("rating") else None
             try:
-                service.rate_by_token(token, rating, _text(request.form, "comment", 1000))
+                ratings.rate_by_token(token, rating, _text(request.form, "comment", 1000))
             except DomainError as error:
                 db.session.rollback()
                 message = list(error.errors().values())[0][0]
@@ -645,6 +614,8 @@ class PublicDemandView(BaseView):
 # ----------------------------------------------------------------------------- registration
 
 def install(appbuilder) -> None:
+    # the menu bar's unread count (the engine shows none unless a context gives it)
+    current_app.jinja_env.globals["unread_notices"] = notices.unread_for_navbar
     appbuilder.add_view(DispatchDeskView, "DispatchDesk", label=_l("Dispatch desk"), icon="fa-random",
                         category="service")
     appbuilder.add_view(TakerDeskView, "TakerDesk", label=_l("My orders"), icon="fa-hand-paper-o",

@@ -14,7 +14,7 @@ JSON or XML, as http://wiki.open311.org/GeoReport_v2 describes:
 No login: the GET answers are public, so they carry no personal data — the demand's
 title stands for its description, its compound (and building) for its address, a
 party member who takes it is only "a sinking party member", and the requester's name,
-phone and room never appear. A demand is filed through :func:`models.service.demands.create`,
+phone and room never appear. A demand is filed through :func:`models.service.machine.create`,
 like any other, with the API client acting in its own community (scope and audit log).
 """
 from __future__ import annotations
@@ -500,7 +500,8 @@ def _field_errors(error: domain.DomainError) -> list[str]:
 @bp.route("/requests.<fmt>", methods=["POST"])
 def create_request(fmt):
     from models.kernel.places import Community
-    from models.service.demands import MAX_DESCRIPTION, Demand, create
+    from models.service.demands import MAX_DESCRIPTION, Demand
+    from models.service.machine import create
 
     _check(fmt)
     client = _client()

@@ -7,7 +7,7 @@ names on the public page are masked (张*) unless the person agreed to full disp
 """
 from __future__ import annotations
 
-from flask import abort, flash, render_template, request
+from flask import flash, render_template, request
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
 from flask_babel import gettext
@@ -16,7 +16,7 @@ from sqlalchemy.orm import joinedload
 
 from app import clock, scope
 from app.api import bounded_int
-from app.crud import attempt, WithExtras
+from app.crud import attempt, public_choice, WithExtras
 from app.extensions import db
 from app.registry import generated_view, override
 from app.standards import mask_name
@@ -102,12 +102,7 @@ class PublicStarsView(BaseView):
     def stars(self, community_id=None):
         from models.kernel.places import Community
 
-        communities = db.session.scalars(select(Community).order_by(Community.id)).all()
-        if not communities:
-            abort(404)
-        community = next((c for c in communities if c.id == community_id), None) if community_id else communities[0]
-        if community is None:
-            abort(404)
+        communities, community = public_choice(Community, community_id)
         rounds = [(r, [{"name": public_name(s.person, s.publish_name), "reason": s.reason,
                         "compound": s.person.compound.name if s.person.compound else ""} for s in stars])
                   for r, stars in honours.current_stars(community.id)]
