@@ -10,9 +10,12 @@ from views.cobuilding import assessments, guides, meetings, stations  # noqa: F4
 from views.cobuilding import commands as _cobuilding_commands  # noqa: F401
 from views.cobuilding import pledges as cobuilding  # noqa: F401
 from views.kernel import organisations  # noqa: F401
+from views.kernel.sensitive import SensitiveDataApi, SensitiveDataView
 from views.people import care  # noqa: F401
+from views.people.care import OverdueView
+from views.people.public import PublicNoticeView
 from views.reporting import dashboard, home  # noqa: F401
-from views.service import demands as service, visits  # noqa: F401
+from views.service import demands as service, open311, rates, visits  # noqa: F401
 from views.service import commands as _service_commands  # noqa: F401
 from views.volunteers import activities as volunteers, bulletins, honours  # noqa: F401
 
@@ -27,9 +30,6 @@ def register(appbuilder) -> None:
     for context in CONTEXTS:  # a blueprint without routes: its templates/ joins the search path
         current_app.register_blueprint(
             Blueprint(f"{context}_templates", f"views.{context}", template_folder="templates"))
-    from views.people.care import OverdueView
-    from views.people.public import PublicNoticeView
-    from views.kernel.sensitive import SensitiveDataApi, SensitiveDataView
 
     appbuilder.add_view(OverdueView, "OverdueList", label=_l("Overdue visits"), icon="fa-bell",
                         category="care")
@@ -39,8 +39,6 @@ def register(appbuilder) -> None:
     appbuilder.add_view_no_menu(honours.PublicStarsView)
     appbuilder.add_view_no_menu(cobuilding.PublicCobuildingView)
     appbuilder.add_view_no_menu(stations.PublicCardView)
-
-    from views.service import open311, rates
 
     service.install(appbuilder)
     rates.install(appbuilder)

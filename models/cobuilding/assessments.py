@@ -10,9 +10,10 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Integer, String, Text, UniqueConstraint, func, select
 from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
-from app import clock
+from app import clock, domain, scope
 from app.base import Model, Tracked
 from app.declare import Admin as AdminBase, EXPORT, Scope, field
+from app.extensions import db
 from models.kernel.base import InCommunity
 from models.people.people import Person
 from models.volunteers.activities import _changed, _visible
@@ -151,9 +152,6 @@ class AssessmentScore(InCommunity, Model):
 def record_scores(assessment: Assessment, scores: dict, user=None) -> Assessment:
     """Give the scores {item id: score} of an assessment, all or none: each a whole number
     from 0 to the item's maximum; the total is their sum."""
-    from app import domain
-    from app.extensions import db
-
     _visible(assessment, user)
     items = {i.id: i for i in assessment.template.items}
     problems = {}
@@ -196,9 +194,6 @@ def record_scores(assessment: Assessment, scores: dict, user=None) -> Assessment
 
 def ranking(template: AssessmentTemplate, period: str) -> list[tuple[int, Assessment]]:
     """(rank, assessment) by total, highest first; equal totals share a rank (1, 2, 2, 4)."""
-    from app import scope
-    from app.extensions import db
-
     rows = db.session.scalars(scope.apply(select(Assessment), Assessment).where(
         Assessment.template_id == template.id, Assessment.period == period)
         .order_by(Assessment.total.desc(), Assessment.subject)).all()

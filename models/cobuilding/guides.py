@@ -10,10 +10,12 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Boolean, CheckConstraint, Date, ForeignKey, Integer, String, Text, func, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app import clock
+from app import clock, scope
 from app.base import Model, Tracked
 from app.declare import Admin as AdminBase, EXPORT, Scope, field
 from app.dictionary import register_dict_type
+from app.extensions import db
+from app.periods import as_date, month_of
 from models.kernel.base import InCommunity
 from models.people.people import Person, Staff
 
@@ -124,10 +126,6 @@ def window_stats(months: int = 12) -> list[dict]:
     """Per month: matters handled, done in one visit (最多跑一次) and its share, and the
     average satisfaction — one GROUP BY in SQL, in the user's scope."""
     from sqlalchemy import case, cast
-
-    from app import scope
-    from app.extensions import db
-    from app.periods import as_date, month_of
 
     since = clock.today().replace(day=1)
     for _ in range(months - 1):

@@ -22,12 +22,14 @@ from sqlalchemy import (Column, Date, DateTime, ForeignKey, Integer, String, Tab
                         update)
 from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
-from app import clock
+from app import clock, domain
 from app.base import Model, Tracked, Versioned
 from app.declare import Admin as AdminBase, EXPORT, Scope, field
+from app.extensions import db
 from models.kernel.base import InCommunity
 from models.kernel.orgs import Organisation
-from models.kernel.places import Compound, Station
+from models.kernel.places import Compound, Station, compound_linkage
+from models.service import machine
 from models.service.demands import CLASSES, LONG_TERM, Demand
 from models.volunteers.activities import _changed, _visible
 
@@ -122,8 +124,6 @@ class Meeting(Versioned, InCommunity, Tracked, Model):
 def linkage_parties(compound: Compound) -> list:
     """The organisations of the compound's linkage parties (as its station shows them:
     :func:`models.kernel.places.compound_linkage`), those registered."""
-    from models.kernel.places import compound_linkage
-
     return [org for _label, org in compound_linkage(compound) if isinstance(org, Organisation)]
 
 
@@ -229,8 +229,6 @@ def is_overdue(decision: Decision, today: datetime.date | None = None) -> bool:
 
 def complete_decision(decision: Decision, user=None, *, result: str, on: datetime.date | None = None) -> Decision:
     """已办结: the owner reports the result."""
-    from app import domain
-
     if not (result or "").strip():
         raise domain.DomainError(_l("Write the result."), field="result")
     on = on or clock.today()
@@ -241,8 +239,6 @@ def complete_decision(decision: Decision, user=None, *, result: str, on: datetim
 
 def drop_decision(decision: Decision, user=None, *, reason: str) -> Decision:
     """不再办理, with the reason (e.g. a later meeting replaced it)."""
-    from app import domain
-
     if not (reason or "").strip():
         raise domain.DomainError(_l("Write the reason."), field="result")
     return _follow(decision, user, DROPPED, result=reason.strip()[:2000])
@@ -250,9 +246,6 @@ def drop_decision(decision: Decision, user=None, *, reason: str) -> Decision:
 
 def _follow(decision, user, target, **values):
     """The status moves in one conditional UPDATE (two reports at once: one wins)."""
-    from app import domain
-    from app.extensions import db
-
     _visible(decision, user)
     if decision.status not in (OPEN, OVERDUE):
         raise domain.DomainError(_l("A decision that is “%(status)s” is followed up already.",
@@ -271,13 +264,9 @@ def _follow(decision, user, target, **values):
 
 def _claim_decision(decision) -> None:
     """Each follow-up step first claims the decision as it was loaded (domain.claim)."""
-    from app import domain
-
     try:
         domain.claim(decision, decision.status, _l("Someone else has just followed this up."))
     except domain.Conflict:
-        from app.extensions import db
-
         now = db.session.scalar(select(Decision.status).where(Decision.id == decision.id))
         raise domain.Conflict(_l("This decision has just been followed up by someone else and is now "
                                  "“%(status)s”. Please refresh and try again.",
@@ -287,9 +276,6 @@ def _claim_decision(decision) -> None:
 def to_demand(decision: Decision, category, user=None) -> Demand:
     """The decision becomes a 三单 demand (dispatched like any other): the meeting is the
     requester, the compound the place, the decision's class the demand's."""
-    from app import domain
-    from models.service import machine
-
     _visible(decision, user)
     if user is not None and ("can_write", "Demand") not in _permissions(user):
         raise domain.DomainError(_l("Your role may not do this."))
@@ -322,8 +308,6 @@ def _permissions(user):
 
 def sweep(today: datetime.date | None = None) -> int:
     """Open decisions past their due date become 逾期 (cron: `flask cobuilding sweep`)."""
-    from app.extensions import db
-
     today = today or clock.today()
     changed = db.session.execute(update(Decision).where(Decision.status == OPEN, Decision.due_on < today)
                                  .values(status=OVERDUE, version=Decision.version + 1)
@@ -358,9 +342,6 @@ class SignOff(InCommunity, Model):
 
 
 def sign(meeting: Meeting, party: Organisation, user=None, *, signed_by: str) -> SignOff:
-    from app import domain
-    from app.extensions import db
-
     _visible(meeting, user)
     if meeting.status == CLOSED:
         raise domain.DomainError(_l("The meeting is closed."))
@@ -386,9 +367,6 @@ def sign(meeting: Meeting, party: Organisation, user=None, *, signed_by: str) ->
 
 
 def _claim_meeting(meeting, any_version: bool = False) -> None:
-    from app import domain
-    from app.extensions import db
-
     try:
         domain.claim(meeting, meeting.status, _l("Someone else has just changed this meeting."),
                      any_version=any_version)
@@ -405,9 +383,6 @@ def unsigned(meeting: Meeting) -> list:
 
 def close(meeting: Meeting, user=None, *, reason: str | None = None) -> Meeting:
     """Closed when every party has signed, or with the reason why not."""
-    from app import domain
-    from app.extensions import db
-
     _visible(meeting, user)
     if meeting.status == CLOSED:
         raise domain.DomainError(_l("The meeting is closed."))

@@ -25,10 +25,12 @@ from sqlalchemy import (Boolean, CheckConstraint, Date, ForeignKey, Integer, Str
                         update)
 from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
-from app import clock
+from app import clock, domain
 from app.base import Model, Money, Tracked, Versioned
 from app.charts import Chart
 from app.declare import Admin as AdminBase, EXPORT, Scope, field
+from app.extensions import db
+from app.standards import mask_name
 from models.kernel.base import InCommunity
 from models.kernel.orgs import Organisation
 from models.people.people import PartyMember, Person
@@ -250,8 +252,6 @@ def start(project: PledgeProject, user=None) -> PledgeProject:
 
 def fulfil(project: PledgeProject, user=None, *, on: datetime.date | None = None) -> PledgeProject:
     """已践诺: the promise is kept (every milestone done, or recorded for the whole)."""
-    from app import domain
-
     on = on or clock.today()
     if on > clock.today():
         raise domain.DomainError(_l("The date is in the future."), field="fulfilled_on")
@@ -262,8 +262,6 @@ def fulfil(project: PledgeProject, user=None, *, on: datetime.date | None = None
 
 
 def cancel(project: PledgeProject, user=None, *, reason: str) -> PledgeProject:
-    from app import domain
-
     if not (reason or "").strip():
         raise domain.DomainError(_l("Write the reason for cancelling."), field="cancel_reason")
 
@@ -277,9 +275,6 @@ def _claim_project(project, any_version: bool = False) -> None:
     """domain.claim on the project as it was loaded (its status before this change)."""
     from sqlalchemy import inspect as sa_inspect
 
-    from app import domain
-    from app.extensions import db
-
     loaded = sa_inspect(project).committed_state.get("status", project.status)
     try:
         domain.claim(project, loaded, _l("Someone else has just changed this project."), any_version=any_version)
@@ -290,9 +285,6 @@ def _claim_project(project, any_version: bool = False) -> None:
 
 
 def _step(project, sources, user, apply, label):
-    from app import domain
-    from app.extensions import db
-
     _visible(project, user)
     if project.status not in sources:
         raise domain.DomainError(_l("A project that is “%(status)s” cannot be “%(action)s”.",
@@ -307,8 +299,6 @@ def _step(project, sources, user, apply, label):
 def sweep(today: datetime.date | None = None) -> int:
     """Mark the projects whose due date has passed unfulfilled as 逾期 (for cron: `flask
     cobuilding sweep`); returns how many changed."""
-    from app.extensions import db
-
     today = today or clock.today()
     changed = db.session.execute(update(PledgeProject).where(
         PledgeProject.status.in_((PLEDGED, IN_PROGRESS)), PledgeProject.due_on < today)
@@ -453,8 +443,6 @@ def _move(session, fund_id: int, amount: Decimal) -> Decimal:
     """Move the fund's balance by ``amount`` unless it would fall below zero; the new
     balance, or DomainError. One conditional UPDATE: two payments at once cannot both
     spend the last yuan."""
-    from app import domain
-
     balance = session.execute(update(Fund).where(Fund.id == fund_id, Fund.balance + amount >= 0)
                               .values(balance=Fund.balance + amount).returning(Fund.balance)
                               .execution_options(synchronize_session=False)).scalar()
@@ -545,8 +533,6 @@ class Contribution(_Movement, InCommunity, Tracked, Model):
 
     def contributor(self, public: bool = False) -> str:
         """Who gave it; a resident is 张* on public pages."""
-        from app.standards import mask_name
-
         if self.person is not None:
             return mask_name(self.person.name) if public else self.person.name
         return self.organisation.name if self.organisation is not None else ""

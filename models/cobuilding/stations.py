@@ -18,9 +18,15 @@ from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 from app import clock
 from app.base import Model, Tracked
 from app.declare import Admin as AdminBase, EXPORT, Scope, field
+from app.extensions import db
 from app.standards import StandardError, normalize_phone, normalize_text
 from models.kernel.base import InCommunity
-from models.kernel.places import Compound
+from models.kernel.orgs import Organisation
+from models.kernel.places import Compound, Station
+from models.people.people import Person, Staff
+from models.volunteers.activities import COMPLETED, Activity, Team, Volunteer
+from models.volunteers.honours import ELECTED, StarNominee, StarRound
+from models.volunteers.points import Exchange
 
 
 #: service hotlines (110, 95598, 12345) have 3 to 6 digits and no area code
@@ -81,11 +87,6 @@ class ContactCard(InCommunity, Tracked, Model):
 def card_contents(compound: Compound) -> dict:
     """Everything the card shows, from the card and the registers: no resident's number
     (grid workers' office phones, organisations' phones only)."""
-    from app.extensions import db
-    from models.kernel.orgs import Organisation
-    from models.people.people import Staff
-    from models.kernel.places import Station
-
     card = compound.contact_card
     grid = compound.grid
     workers = []
@@ -178,8 +179,6 @@ class DutySlot(InCommunity, Tracked, Model):
         return f"{WEEKDAYS.get(self.weekday, '')} {self.starts}–{self.ends}"
 
     def validate(self, check) -> None:
-        from app.extensions import db
-
         for name in ("starts", "ends"):
             value = (getattr(self, name) or "").strip().replace("：", ":")
             if len(value) == 4 and value[1] == ":":
@@ -216,12 +215,6 @@ def five_haves(station, start: datetime.date, end: datetime.date) -> dict:
     """The 五个有 checklist of a station in [start, end]: each item with what was found,
     and the completeness (the share of the five that hold)."""
     from sqlalchemy import func
-
-    from app.extensions import db
-    from models.volunteers.honours import ELECTED, StarNominee, StarRound
-    from models.people.people import Person
-    from models.volunteers.points import Exchange
-    from models.volunteers.activities import COMPLETED, Activity, Team, Volunteer
 
     compound = station.compound
     upto = datetime.datetime.combine(end, datetime.time.max)

@@ -9,8 +9,9 @@ from typing import Optional
 from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, select
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app import clock
+from app import clock, domain, uploads
 from app.base import Model
+from app.extensions import db
 
 #: at most this many files per record, each at most this large
 MAX_ATTACHMENTS = 10
@@ -35,8 +36,6 @@ class Attachment(Model):
 
 
 def attachments_of(item) -> list[Attachment]:
-    from app.extensions import db
-
     return db.session.scalars(select(Attachment).where(Attachment.owner == type(item).__name__,
                                                        Attachment.owner_id == item.id)
                               .order_by(Attachment.id)).all()
@@ -46,9 +45,6 @@ def attach(item, files, user=None) -> list[Attachment]:
     """Attach uploaded files to ``item``: each checked by content (photos, PDF, Word, Excel,
     PowerPoint), all or none — a refused file leaves nothing stored."""
     from flask_babel import lazy_gettext as _l
-
-    from app import domain, uploads
-    from app.extensions import db
 
     domain.require_visible(item, user)
     files = [f for f in files if f and getattr(f, "filename", None)]
@@ -79,9 +75,6 @@ def attach(item, files, user=None) -> list[Attachment]:
 def detach(item, attachment_id: int, user=None) -> str:
     """Remove an attachment of ``item``; its file goes after the row. The file name."""
     from flask_babel import lazy_gettext as _l
-
-    from app import domain, uploads
-    from app.extensions import db
 
     domain.require_visible(item, user)
     row = next((a for a in attachments_of(item) if a.id == attachment_id), None)

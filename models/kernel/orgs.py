@@ -11,8 +11,11 @@ from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
 from app.base import Model, Tracked
 from app.declare import Admin as AdminBase, EXPORT, Scope, field
+from app.domain import changed
+from app.extensions import db
 from models.kernel.places import Community, Compound, Grid, Street
 from models.kernel.policy import UNIT_ACCOUNT_ROLES, UNIT_ROLE
+from models.kernel.users import AppUser
 
 
 class Organisation(Tracked, Model):
@@ -97,8 +100,6 @@ class Organisation(Tracked, Model):
         """Top-level organisations are unique by name within their community (or street)."""
         from sqlalchemy import select
 
-        from app.extensions import db
-
         place = (Organisation.community_id == self.community.id) if self.community is not None else (
             (Organisation.community_id.is_(None)) & (Organisation.street_id == (self.street.id if self.street else None)))
         stmt = select(Organisation.id).where(Organisation.parent_id.is_(None), Organisation.name == self.name, place)
@@ -171,8 +172,6 @@ class Position(Tracked, Model):
         actions = EXPORT
 
     def validate(self, check) -> None:
-        from app.domain import changed
-
         if self.since and self.until and self.until < self.since:
             check.error("until", _l("The end date is before the start date."))
         if self.user is not None and changed(self, "user") and not is_unit_account(self.user):
@@ -195,7 +194,5 @@ def is_unit_account(user) -> bool:
 def unit_account_condition():
     """The SQL condition of :func:`is_unit_account` (what the position's account picker offers)."""
     from flask_appbuilder.security.sqla.models import Role
-
-    from models.kernel.users import AppUser
 
     return AppUser.roles.any(Role.name == UNIT_ROLE) & ~AppUser.roles.any(Role.name.notin_(UNIT_ACCOUNT_ROLES))

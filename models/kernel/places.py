@@ -15,6 +15,9 @@ from app import clock, scope
 from app.base import Model, Tracked
 from app.charts import Chart
 from app.declare import Admin as AdminBase, EXPORT, Scope, field
+from app.extensions import db
+from app.filters import contains
+from models.kernel import orgs
 from models.kernel.base import InCommunity
 
 
@@ -285,8 +288,6 @@ class Building(InCommunity, Tracked, Model):
     def picker_filter(cls, text: str):
         from sqlalchemy import or_
 
-        from app.filters import contains
-
         return or_(contains(cls.name, text), cls.compound.has(contains(Compound.name, text)))
 
     @classmethod
@@ -343,8 +344,6 @@ class Unit(InCommunity, Tracked, Model):
     def picker_filter(cls, text: str):
         from sqlalchemy import or_
 
-        from app.filters import contains
-
         return or_(contains(cls.name, text), cls.compound.has(contains(Compound.name, text)),
                    cls.building.has(contains(Building.name, text)))
 
@@ -383,12 +382,10 @@ def compound_linkage(compound) -> list[tuple]:
     """A compound's linkage parties (LINKAGE by its type), each with the organisation
     that fills it (the owner unit's name for unit-built compounds), or None where none
     is registered yet. What a station shows and what a joint meeting invites."""
-    from models.kernel.orgs import Organisation
-    from app.extensions import db
-
     parties = LINKAGE.get(compound.type, [])
     codes = {code for _label, code, _where in parties if code}
-    orgs = db.session.scalars(select(Organisation).where(
+    Organisation = orgs.Organisation
+    filled = db.session.scalars(select(Organisation).where(
         Organisation.type.in_(codes),
         Organisation.community_id == compound.community_id)).all() if codes else []
     result = []
@@ -397,7 +394,7 @@ def compound_linkage(compound) -> list[tuple]:
         if code is None:
             result.append((label, compound.owner_unit or None))
             continue
-        for org in orgs:
+        for org in filled:
             if org.type != code:
                 continue
             if where == "community" and org.compound_id is None:

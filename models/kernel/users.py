@@ -14,6 +14,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app import scope as scope_mod
 from app.declare import Scope, field
 from app.domain import DomainError
+from app.filters import contains
 from app.scope import load_node, node_key, node_label, scope_problem  # noqa: F401  (the node helpers)
 from models.kernel.places import Community, Grid, Street
 
@@ -33,8 +34,6 @@ class AppUser(User):
     def picker_filter(cls, text: str):
         """Accounts are found by full name (surname first) or user name."""
         from sqlalchemy import or_
-
-        from app.filters import contains
 
         return or_(contains(cls.username, text), contains(cls.last_name + cls.first_name, text),
                    contains(cls.first_name, text), contains(cls.last_name, text))

@@ -9,10 +9,12 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Column, Date, ForeignKey, String, Table, Text, func, or_, select
 from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
-from app import clock
+from app import clock, scope
 from app.base import Model, Tracked
 from app.charts import Chart
 from app.declare import Admin as AdminBase, EXPORT, Scope, field
+from app.dictionary import DictItem
+from app.extensions import db
 from models.kernel.base import InCommunity
 from models.people.people import ACTIVE, PartyMember, Person, SpecialGroup, Staff
 
@@ -120,8 +122,6 @@ class Visit(InCommunity, Tracked, Model):
     @classmethod
     def form_defaults(cls, user) -> dict:
         """A new visit: today, by the signed-in staff member."""
-        from app.extensions import db
-
         own = db.session.scalars(select(Staff).where(Staff.user_id == user.id)).all() \
             if getattr(user, "id", None) else []
         return {"visited_on": clock.today(), "staff": own}
@@ -141,8 +141,6 @@ class Visit(InCommunity, Tracked, Model):
 
 def frequency_days():
     """Visit frequency per special-group type (days), from the 字典 item's number."""
-    from app.dictionary import DictItem
-
     return select(DictItem.code, DictItem.number).where(DictItem.type == "special_group_type",
                                                         DictItem.number.is_not(None)).subquery()
 
@@ -167,9 +165,6 @@ def overdue_query(today: datetime.date | None = None):
 
 def overdue(user=None, today: datetime.date | None = None, count_only: bool = False):
     """The overdue residents in the (acting) user's scope, most overdue first."""
-    from app import scope
-    from app.extensions import db
-
     stmt, need, last, today = overdue_query(today)
     rows = db.session.execute(scope.apply(stmt, Person, user).order_by(last.c.last.asc().nulls_first(),
                                                                          Person.name)).all()

@@ -19,9 +19,12 @@ from app import standards
 from app.base import Model, Tracked
 from app.charts import Chart
 from app.declare import Admin as AdminBase, EXPORT, IMPORT, Scope, field
-from app.dictionary import register_dict_type
+from app.dictionary import label_of, register_dict_type
+from app.extensions import db
+from app.filters import contains
+from app.sensitive import mask, shown
 from models.kernel.base import InCommunity
-from models.kernel.orgs import Organisation
+from models.kernel.orgs import Organisation, Position
 from models.kernel.places import Building, Community, Compound, Grid, Road, Unit
 
 for _code, _label in (
@@ -40,7 +43,7 @@ DISABLED = "disabled"
 
 def _my_care_group(user):
     """The care groups a signed-in party member belongs to (for 仅本人 users)."""
-    from models.people.care import CareGroup
+    from models.people.care import CareGroup  # deferred: care's tables are built on people's classes (a cycle)
 
     return CareGroup.members.any(PartyMember.user_id == user.id)
 
@@ -48,8 +51,6 @@ def _my_care_group(user):
 def _my_party_members(user):
     """A 仅本人 user's own membership, and the members of the units the user liaises for."""
     from sqlalchemy import or_
-
-    from models.kernel.orgs import Position
 
     units = select(Position.organisation_id).where(Position.user_id == user.id)
     return or_(PartyMember.user_id == user.id, PartyMember.employer_unit_id.in_(units))
@@ -113,8 +114,6 @@ class Household(InCommunity, Tracked, Model):
     @classmethod
     def picker_filter(cls, text: str):
         from sqlalchemy import or_
-
-        from app.filters import contains
 
         return or_(contains(cls.room, text), cls.compound.has(contains(Compound.name, text)))
 
@@ -207,15 +206,11 @@ class Person(InCommunity, Tracked, Model):
         return age is not None and age < 14
 
     def __repr__(self) -> str:
-        from app.sensitive import shown
-
         return str(shown(self, "name", self.name) or "")
 
     def export_key(self, reveal: bool) -> str:
         """How an export names a resident in another register: the ID number (a name may
         be shared), masked unless the export reveals."""
-        from app.sensitive import mask
-
         if self.id_number:
             return self.id_number if reveal else mask("id", self.id_number)
         return self.name
@@ -257,8 +252,6 @@ class Person(InCommunity, Tracked, Model):
 
 
 def _sex_label(code: str) -> str:
-    from app.dictionary import label_of
-
     return label_of("gender", code)
 
 
@@ -455,8 +448,6 @@ class PartyMember(InCommunity, Tracked, Model):
 
     @classmethod
     def picker_filter(cls, text: str):
-        from app.filters import contains
-
         return cls.person.has(contains(Person.name, text))
 
     __display_loads__ = ["person"]
@@ -535,8 +526,6 @@ class Head(InCommunity, Tracked, Model):
 
     def _one_per_place(self, check) -> None:
         """One 小区长 per compound, one 楼栋长 per building, one 单元长 per unit."""
-        from app.extensions import db
-
         stmt = select(Head.id).where(Head.level == self.level, Head.compound_id == self.compound.id)
         place = {"building": (Head.building_id, self.building), "unit": (Head.unit_id, self.unit)}.get(self.level)
         if place is not None and place[1] is not None:
@@ -600,8 +589,6 @@ class Staff(Tracked, Model):
         return "、".join(parts)
 
     def _grids(self):
-        from app.extensions import db
-
         return db.session.scalars(select(Grid).where(
             (Grid.primary_worker_id == self.user_id) | (Grid.backup_worker_id == self.user_id))
             .order_by(Grid.code)).all()

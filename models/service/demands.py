@@ -21,6 +21,8 @@ from app.base import Model, Tracked, Versioned
 from app.charts import Chart
 from app.declare import Admin as AdminBase, EXPORT, Scope, field
 from app.domain import changed
+from app.extensions import db
+from app.scope import acting_user
 from models.kernel.base import InCommunity
 from models.kernel.orgs import Organisation, Position
 from models.people.people import PartyMember, Person
@@ -226,8 +228,6 @@ class Demand(Versioned, InCommunity, Tracked, Model):
     def complete(self, check) -> None:
         """A demand given only by an address (or a map point) belongs to the filer's
         community and grid; a filer above one community must choose the compound."""
-        from app.scope import acting_user
-
         if self.community_id is not None or self.community is not None or any(
                 getattr(self, name) is not None for name in ("building", "compound", "requester")):
             return
@@ -268,8 +268,6 @@ class Demand(Versioned, InCommunity, Tracked, Model):
         """A new demand gets its number (WH-2026-000123) and the first step of its
         timeline, whoever files it (a form, the API, Open311, a care visit)."""
         from flask import current_app
-
-        from app.scope import acting_user
 
         new = self.id is None
         if new:
@@ -359,8 +357,6 @@ def hash_secret(secret: str) -> str:
 
 def record_event(demand, action, user, before, after, note, now) -> None:
     """One step on ``demand``'s timeline (by ``user``, None: the system), with who holds it now."""
-    from app.extensions import db
-
     taker = demand.assigned_unit or demand.assigned_member
     db.session.add(DemandEvent(demand=demand, at=now, actor_id=getattr(user, "id", None),
                                actor_name=user.get_full_name() if user is not None else None,

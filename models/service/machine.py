@@ -13,7 +13,8 @@ from typing import Callable, Optional
 from flask_babel import gettext, lazy_gettext as _l
 from sqlalchemy import select
 
-from app import clock
+from app import clock, domain, scope
+from app.extensions import db
 from models.kernel.orgs import Organisation, Position
 from models.people.people import PartyMember
 from models.service.demands import (CANCELLED, CLOSED, DISPATCHED, DUPLICATE, IN_PROGRESS, LONG_TERM, OPEN, PENDING,
@@ -96,14 +97,10 @@ class TransitionError(Exception):
 
 
 def units_of(user) -> list[int]:
-    from app.extensions import db
-
     return list(db.session.scalars(select(Position.organisation_id).where(Position.user_id == user.id)))
 
 
 def member_of(user):
-    from app.extensions import db
-
     return db.session.scalars(select(PartyMember).where(PartyMember.user_id == user.id)).first()
 
 
@@ -124,8 +121,6 @@ def claim_as(demand, user):
     category = demand.category
     units = units_of(user)
     if units and category.takers in ("any", "unit"):
-        from app.extensions import db
-
         unit = db.session.scalars(select(Organisation).where(Organisation.id.in_(units),
                                                              Organisation.type.in_(TAKING_UNIT_TYPES))).first()
         if unit is not None:
@@ -190,8 +185,6 @@ def act(demand: Demand, action: str, user=None, *, actor=None, **data) -> Demand
     ``actor`` names who did it on the timeline when ``user`` is None (the seed, the
     command line, the requester's rating link); it is never checked. With no user the
     office itself acts: unscoped even inside an anonymous web request."""
-    from app import scope
-
     if user is None:
         with scope.as_system():
             return _act(demand, action, None, actor, data)
@@ -199,9 +192,6 @@ def act(demand: Demand, action: str, user=None, *, actor=None, **data) -> Demand
 
 
 def _act(demand: Demand, action: str, user, actor, data: dict) -> Demand:
-    from app import domain, scope
-    from app.extensions import db
-
     transition = TRANSITIONS.get(action)
     if transition is None:
         raise domain.DomainError(_l("Unknown action."))
@@ -281,16 +271,12 @@ def _act(demand: Demand, action: str, user, actor, data: dict) -> Demand:
 
 def _moved_on(demand) -> bool:
     """Whether the demand has changed since ``demand`` was loaded."""
-    from app.extensions import db
-
     return db.session.scalar(select(Demand.version).where(Demand.id == demand.id)) != demand.version
 
 
 def conflict_message(demand, action: str):
     """What the loser of a race is told (after the rollback): what the demand has just
     become, and by which step, e.g. 该需求刚刚已被他人“派单”，现为“已派单”，请刷新后再试。"""
-    from app.extensions import db
-
     status = db.session.scalar(select(Demand.status).where(Demand.id == demand.id))
     last = db.session.scalars(select(DemandEvent.action).where(DemandEvent.demand_id == demand.id)
                               .order_by(DemandEvent.id.desc()).limit(1)).first()
@@ -307,8 +293,6 @@ def taken_from_pool(pk, user) -> bool:
     """A claim that came too late: demand ``pk`` of the user's own community was claimed
     from the pool by someone else, and so left the view of a taker who sees only the pool
     and his own orders. Says no more than the pool showed him a moment ago."""
-    from app.extensions import db
-
     if user is None or getattr(user, "scope_community_id", None) is None:
         return False
     demand = db.session.get(Demand, pk)
@@ -342,9 +326,6 @@ REQUESTER = _Requester()
 def create(demand: Demand, user=None, note: str | None = None, *, actor=None, commit: bool = True) -> Demand:
     """File a new demand (intake form, API, Open311, a care visit): validated, numbered,
     with its first event (by ``user`` or ``actor``, else whoever is acting)."""
-    from app import domain
-    from app.extensions import db
-
     demand.status = PENDING
     if demand.created_by_id is None and getattr(user, "id", None) is not None:
         demand.created_by_id = user.id  # filed on someone's behalf outside a request (CLI, jobs)
@@ -360,8 +341,6 @@ def from_visit(visit, category, user=None, *, title: str | None = None, demand_c
                note: str | None = None) -> Demand:
     """A care visit's finding becomes a demand in one step: the resident, the place and
     the finding are the visit's."""
-    from app import domain
-
     if not (visit.findings or "").strip():
         raise domain.DomainError(_l("The visit found nothing to act on: write its findings first."))
     if category is None:

@@ -18,7 +18,11 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app import clock
 from app.base import Model
+from app.extensions import db
+from app.policy import roles_with_action
+from app.scope import acting_user
 from models.kernel.orgs import Position
+from models.kernel.users import AppUser
 from models.service.demands import Demand
 
 MESSAGES = {
@@ -59,8 +63,6 @@ class Notifier(Protocol):
 
 class InAppNotifier:
     def send(self, user, demand, kind: str, message: str) -> None:
-        from app.extensions import db
-
         db.session.add(Notification(user_id=user.id, demand=demand, kind=kind, message=message[:300],
                                     created_at=clock.now()))
 
@@ -91,8 +93,6 @@ def notify(users, demand, kind: str) -> None:
 def unread_count(user) -> int:
     from sqlalchemy import func, select
 
-    from app.extensions import db
-
     return db.session.scalar(select(func.count()).select_from(Notification).where(
         Notification.user_id == user.id, Notification.read_at.is_(None)))
 
@@ -101,8 +101,6 @@ def unread_for_navbar():
     """The signed-in user's unread count for the menu bar, or None for users without
     notifications (one query a page, and none for them)."""
     from flask import g
-
-    from app.scope import acting_user
 
     user = acting_user()
     if getattr(user, "id", None) is None:
@@ -120,10 +118,6 @@ def dispatchers(demand) -> list:
     """The staff who dispatch in the demand's community (and whoever dispatched it)."""
     from flask_appbuilder.security.sqla.models import Role
 
-    from app.extensions import db
-    from app.policy import roles_with_action
-    from models.kernel.users import AppUser
-
     return list(db.session.scalars(select(AppUser).where(
         AppUser.scope_community_id == demand.community_id, AppUser.active.is_(True),
         AppUser.roles.any(Role.name.in_(roles_with_action("Demand", "dispatch"))))))
@@ -131,9 +125,6 @@ def dispatchers(demand) -> list:
 
 def intake_users(demand) -> list:
     """The user who filed the demand, if any."""
-    from app.extensions import db
-    from models.kernel.users import AppUser
-
     if demand.created_by_id is None:
         return []
     user = db.session.get(AppUser, demand.created_by_id)
@@ -142,9 +133,6 @@ def intake_users(demand) -> list:
 
 def takers_of(demand) -> list:
     """The users of the unit or member the order is given to (none for the pool)."""
-    from app.extensions import db
-    from models.kernel.users import AppUser
-
     users = []
     if demand.assigned_unit is not None:
         users = list(db.session.scalars(select(AppUser).join(Position, Position.user_id == AppUser.id)

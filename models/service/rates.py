@@ -60,10 +60,16 @@ from typing import Optional
 from flask_babel import gettext
 from sqlalchemy import and_, case, func, select
 
+from app import scope
+from app.extensions import db
 # the periods of a breakdown (the engine's; MONTH, WEEK, DAY, next_period and
 # count_periods are also read from here by the rates page)
 from app.periods import (DAY, MAX_PERIODS, MONTH, UNITS, WEEK, as_date, as_datetime, count_periods,  # noqa: F401
                          dialect, dialect_functions, next_period, period_label, periods)
+from models.kernel.orgs import Organisation
+from models.kernel.places import Community, Grid
+from models.people.people import PartyMember, Person
+from models.service.demands import CANCELLED, DUPLICATE, Demand, Demand as D, ServiceCategory
 
 PERIOD, GRID, CATEGORY, TAKER = "period", "grid", "category", "taker"
 DIMENSIONS = (PERIOD, GRID, CATEGORY, TAKER)
@@ -202,8 +208,6 @@ class Report:
 
 def _measures(hours):
     """The aggregate columns of a breakdown, named as the fields of :class:`Rates`."""
-    from models.service.demands import CANCELLED, DUPLICATE, Demand as D
-
     live = D.status.notin_((CANCELLED, DUPLICATE))
     taken = and_(live, D.taken_at.isnot(None))
     resolved = and_(live, D.resolved_at.isnot(None))
@@ -252,13 +256,6 @@ def breakdown(by: str, start, end, user=None, *, unit: str = MONTH, where=()) ->
     Periods come in order, every period of [start, end) included (empty ones as zero
     rows, for a chart's axis); grids by community and code; categories in their order;
     takers by orders taken. ``where``: more conditions on the demands (a place)."""
-    from app import scope
-    from app.extensions import db
-    from models.kernel.orgs import Organisation
-    from models.people.people import PartyMember, Person
-    from models.kernel.places import Community, Grid
-    from models.service.demands import Demand, ServiceCategory
-
     if by in UNITS:
         by, unit = PERIOD, by
     if by not in DIMENSIONS:

@@ -8,15 +8,14 @@ import secrets
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 
-from app import clock
+from app import clock, domain
+from app.extensions import db
 from models.service.demands import Demand, RatingToken, hash_secret
 from models.service.machine import RATE, REQUESTER, act, missing
 
 def rating_link(demand, days: int | None = None) -> str:
     """A new one-use token for the requester to rate ``demand`` (returned once)."""
     from flask import current_app
-
-    from app.extensions import db
 
     days = days or int(current_app.config.get("RATING_LINK_DAYS", 7))
     token = secrets.token_urlsafe(24)
@@ -28,8 +27,6 @@ def rating_link(demand, days: int | None = None) -> str:
 
 def rating_token(token: str):
     """The unused, unexpired rating link of ``token``, or None."""
-    from app.extensions import db
-
     if not token or len(token) > 100:
         return None
     row = db.session.scalars(select(RatingToken).where(RatingToken.token_hash == hash_secret(token))).first()
@@ -41,9 +38,6 @@ def rating_token(token: str):
 def rate_by_token(token: str, rating: int, comment: str | None = None) -> Demand:
     """The requester rates through the link: once, before it expires; the token is
     spent only by a rating that is taken."""
-    from app import domain
-    from app.extensions import db
-
     row = rating_token(token)
     if row is None:
         raise domain.DomainError(_l("This rating link is not valid (used or expired)."))

@@ -8,7 +8,8 @@ import datetime
 from flask_babel import gettext
 from sqlalchemy import or_, select
 
-from app import clock
+from app import clock, domain
+from app.extensions import db
 from models.service.demands import DISPATCHED, IN_PROGRESS, PENDING, TAKEN, Demand
 from models.service.machine import TIMEOUT, act
 from models.service.notices import dispatchers, notify
@@ -29,9 +30,6 @@ def sweep(now: datetime.datetime | None = None) -> dict:
     not started within DEMAND_START_HOURS go back to the pool; the dispatchers are told
     once about each demand that has become overdue. Returns what it did."""
     from flask import current_app
-
-    from app import domain
-    from app.extensions import db
 
     now = now or clock.now()
     hours = int(current_app.config.get("DEMAND_START_HOURS", 24))

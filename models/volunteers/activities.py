@@ -16,11 +16,15 @@ from sqlalchemy import (Boolean, CheckConstraint, Column, Date, DateTime, Foreig
                         Table, Text, UniqueConstraint, func, select, update)
 from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
-from app import clock
+from app import clock, domain, scope
 from app.base import Model, Tracked
 from app.charts import Chart
 from app.declare import Admin as AdminBase, EXPORT, Scope, field
 from app.dictionary import register_dict_type
+from app.domain import changed
+from app.extensions import db
+from app.filters import contains
+from app.scope import acting_user
 from models.kernel.base import InCommunity
 from models.people.people import Person
 from models.kernel.places import Compound, Station
@@ -148,8 +152,6 @@ class Volunteer(InCommunity, Tracked, Model):
 
     @classmethod
     def picker_filter(cls, text: str):
-        from app.filters import contains
-
         return cls.person.has(contains(Person.name, text)) | contains(cls.number, text)
 
     @classmethod
@@ -209,9 +211,6 @@ def volunteer_number(volunteer) -> str:
 def change_status(volunteer: Volunteer, action: str, user=None) -> Volunteer:
     """Approve, suspend, resume or withdraw a volunteer (the approval step); raises
     DomainError with the reason when the status does not allow it."""
-    from app import domain, scope
-    from app.extensions import db
-
     spec = VOLUNTEER_ACTIONS.get(action)
     if spec is None:
         raise domain.DomainError(_l("Unknown action."))
@@ -310,8 +309,6 @@ class Activity(InCommunity, Tracked, Model):
 
 
 def _changed(item, name) -> bool:
-    from app.domain import changed
-
     return changed(item, name)
 
 
@@ -418,8 +415,6 @@ class ServiceRecord(InCommunity, Tracked, Model):
                         statistic="models.reporting.dashboard:team_hours")]
 
     def validate(self, check) -> None:
-        from app.scope import acting_user
-
         if self.served_on is not None and self.served_on > clock.today():
             check.error("served_on", _l("Service cannot be recorded ahead of time."))
         if self.hours is not None and not Decimal("0") < Decimal(self.hours) <= Decimal("24"):
@@ -448,9 +443,6 @@ def cancel(activity: Activity, user=None) -> Activity:
 
 
 def _step(activity, sources, target, label, user):
-    from app import domain
-    from app.extensions import db
-
     _visible(activity, user)
     if activity.status not in sources:
         raise domain.DomainError(_l("An activity that is “%(status)s” cannot be “%(action)s”.",
@@ -462,8 +454,6 @@ def _step(activity, sources, target, label, user):
 
 
 def _visible(item, user) -> None:
-    from app import domain
-
     domain.require_visible(item, user)
 
 
@@ -472,8 +462,6 @@ def act_for(volunteer, user, permission: tuple[str, str]) -> None:
     only for their own volunteer record (a volunteer signing themself up, asking for a
     gift for themself). Raises DomainError otherwise."""
     from flask import current_app
-
-    from app import domain
 
     if user is None:
         return  # the command line and the seed act for the office
@@ -488,9 +476,6 @@ def sign_up(activity: Activity, volunteer: Volunteer, user=None) -> SignUp:
     """Sign ``volunteer`` up (by staff who run activities, or the volunteer themself):
     published activities, registered volunteers, within capacity — the capacity is
     checked under a lock on the activity row."""
-    from app import domain
-    from app.extensions import db
-
     _visible(activity, user)
     act_for(volunteer, user, ("can_run", "Activity"))
     _lock(Activity, activity.id)  # the capacity is counted by one writer at a time
@@ -510,8 +495,6 @@ def sign_up(activity: Activity, volunteer: Volunteer, user=None) -> SignUp:
 def signup_problem(activity: Activity, volunteer: Volunteer):
     """Why ``volunteer`` may not sign up for ``activity`` now, or None: published
     activities, registered volunteers of its community, once, within the capacity."""
-    from app.extensions import db
-
     if activity.status != PUBLISHED:
         return _l("Sign-ups are open only while the activity is published.")
     if volunteer.status != REGISTERED:
@@ -532,15 +515,10 @@ def signup_problem(activity: Activity, volunteer: Volunteer):
 
 def _lock(model, pk) -> None:
     """Serialise writers of one row (PostgreSQL: row lock; SQLite: the write lock)."""
-    from app.extensions import db
-
     db.session.execute(update(model).where(model.id == pk).values(id=model.id))
 
 
 def check_in(signup: SignUp, user=None, *, hours=None) -> SignUp:
-    from app import domain
-    from app.extensions import db
-
     _visible(signup.activity, user)
     if signup.activity.status not in (PUBLISHED,):
         raise domain.DomainError(_l("Check-in is open only while the activity is published."))
@@ -556,9 +534,6 @@ def check_in(signup: SignUp, user=None, *, hours=None) -> SignUp:
 
 def check_in_volunteer(activity: Activity, volunteer: Volunteer, user=None, *, hours=None) -> SignUp:
     """Check in by volunteer: refused for someone who has not signed up."""
-    from app import domain
-    from app.extensions import db
-
     signup = db.session.scalars(select(SignUp).where(SignUp.activity_id == activity.id,
                                                      SignUp.volunteer_id == volunteer.id)).first()
     if signup is None or signup.status == WITHDRAWN_SIGNUP:
@@ -567,8 +542,6 @@ def check_in_volunteer(activity: Activity, volunteer: Volunteer, user=None, *, h
 
 
 def _hours(value, activity: Activity) -> Decimal:
-    from app import domain
-
     try:
         hours = Decimal(str(value)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
     except Exception:
@@ -587,10 +560,7 @@ def complete(activity: Activity, user=None, *, evaluation: str | None = None,
     points (activity points + hours × the hourly rule), each at most once; the absent
     are marked. ``hours`` / ``evaluations``: {signup id: value}; hours default to the
     activity's span. All in one transaction."""
-    from app import domain
-    from app.extensions import db
-    from app.scope import acting_user
-    from models.volunteers import points
+    from models.volunteers import points  # deferred: points' ledger is built on this module's Volunteer (a cycle)
 
     _visible(activity, user)
     if activity.status != PUBLISHED:
@@ -687,9 +657,6 @@ def issue_certificate(volunteer: Volunteer, start: datetime.date, end: datetime.
     """A certificate of the service records in [start, end]: hours summed and contents
     listed in SQL; refused without a registered volunteer, a sensible period or any
     service in it."""
-    from app import domain
-    from app.extensions import db
-
     _visible(volunteer, user)
     problems = {}
     if start is None or end is None or end < start:

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app import clock
 from app.base import Model, Tracked
 from app.declare import Admin as AdminBase, EXPORT, Scope, field
+from app.extensions import db
 from models.kernel.base import InCommunity
 from models.volunteers.honours import StarRound
 from models.volunteers.activities import Activity
@@ -91,8 +92,6 @@ class Bulletin(InCommunity, Tracked, Model):
                 check.error("star_rounds", _l("Choose star rounds of the bulletin's own community."))
                 break
         if self.community is not None and self.number is not None:
-            from app.extensions import db
-
             with db.session.no_autoflush:
                 twin = db.session.scalar(select(Bulletin.id).where(
                     Bulletin.community_id == self.community.id, Bulletin.number == self.number,
@@ -103,7 +102,5 @@ class Bulletin(InCommunity, Tracked, Model):
 
 
 def next_number(community_id: int) -> int:
-    from app.extensions import db
-
     return int(db.session.scalar(select(func.coalesce(func.max(Bulletin.number), 0))
                                  .where(Bulletin.community_id == community_id))) + 1

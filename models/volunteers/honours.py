@@ -24,13 +24,15 @@ from flask_babel import gettext, lazy_gettext as _l
 from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
-from app import clock
+from app import clock, domain
 from app.base import Model, Tracked
 from app.declare import Admin as AdminBase, EXPORT, Scope, field
 from app.dictionary import register_dict_type
+from app.extensions import db
 from models.kernel.base import InCommunity
 from models.people.people import Person
 from models.kernel.places import Compound
+from models.volunteers import points
 from models.volunteers.activities import REGISTERED, _changed, _visible
 
 register_dict_type("star_category", _l("Star category"))
@@ -123,8 +125,6 @@ class StarRound(InCommunity, Tracked, Model):
                 _changed(self, n) for n in ("kind", "period", "compound", "category", "stars", "community")):
             check.error(None, _l("A decided round cannot be changed."))
         if self.community is not None and self.period and self.kind:
-            from app.extensions import db
-
             same = [StarRound.community_id == self.community.id, StarRound.kind == self.kind,
                     StarRound.period == self.period, StarRound.id != (self.id or 0),
                     StarRound.compound_id == self.compound.id if self.compound is not None
@@ -212,10 +212,6 @@ def decide_round(star_round: StarRound, elected_ids, user=None, *, note: str | N
     not; the round closes; each elected registered volunteer gets the rule's bonus
     points (key ``star:<nominee id>``). One transaction; refused with nothing changed
     when the round is already decided (by another user a moment ago, too)."""
-    from app import domain
-    from app.extensions import db
-    from models.volunteers import points
-
     _visible(star_round, user)
     if star_round.status != OPEN:
         raise domain.DomainError(_l("This round has been decided already."))
@@ -258,8 +254,6 @@ def current_stars(community_id: int) -> list[tuple[StarRound, list[StarNominee]]
     stars: what the public page shows. Two statements."""
     from sqlalchemy import func
     from sqlalchemy.orm import joinedload
-
-    from app.extensions import db
 
     latest = select(StarRound.kind, StarRound.compound_id, func.max(StarRound.period).label("period")) \
         .where(StarRound.community_id == community_id, StarRound.status == DECIDED) \
@@ -392,10 +386,6 @@ def announce(commendation: Commendation, user=None) -> Commendation:
     """Announce the commendation: it closes, and each person commended who is a
     registered volunteer gets the ``commendation`` rule's points (key
     ``commendation:<honoree id>``). One transaction, once."""
-    from app import domain
-    from app.extensions import db
-    from models.volunteers import points
-
     _visible(commendation, user)
     if commendation.status != DRAFT:
         raise domain.DomainError(_l("This commendation has been announced already."))

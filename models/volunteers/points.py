@@ -23,10 +23,11 @@ from sqlalchemy import (Boolean, CheckConstraint, Date, DateTime, ForeignKey, In
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app import clock
+from app import clock, domain, scope
 from app.base import Model, Tracked, current_user_id, now
 from app.charts import Chart
 from app.declare import Admin as AdminBase, EXPORT, Scope, field
+from app.extensions import db
 from models.kernel.base import InCommunity
 from models.volunteers.activities import REGISTERED, Volunteer, _changed, act_for
 
@@ -68,8 +69,6 @@ class PointRule(Tracked, Model):
 
 def rule_points(code: str) -> int:
     """The points of an enabled rule, else 0."""
-    from app.extensions import db
-
     value = db.session.scalar(select(PointRule.points).where(PointRule.code == code, PointRule.enabled.is_(True)))
     return int(value or 0)
 
@@ -154,9 +153,6 @@ def post(volunteer: Volunteer, amount: int, kind: str, *, source: str, source_id
     below zero, and writes the entry with the balance after it; a ``key`` already
     posted raises DomainError (nothing is paid twice). With ``commit=False`` the caller's
     transaction carries it (and rolls it back on error)."""
-    from app import domain
-    from app.extensions import db
-
     if not isinstance(amount, int) or isinstance(amount, bool) or amount == 0:
         raise domain.DomainError(_l("The points must be a whole number other than zero."), field="amount")
     if kind not in KINDS or source not in SOURCES:
@@ -202,8 +198,6 @@ def post(volunteer: Volunteer, amount: int, kind: str, *, source: str, source_id
 
 def reverse(entry: LedgerEntry, user=None, *, note: str | None = None, commit: bool = True) -> LedgerEntry:
     """A correction: the opposite amount, linked to the entry (once)."""
-    from app import domain
-
     if entry.kind == REVERSE:
         raise domain.DomainError(_l("A reversal cannot be reversed; post an adjustment instead."))
     return post(entry.volunteer, -entry.amount, REVERSE, source="ledger", source_id=entry.id,
@@ -215,8 +209,6 @@ def adjust(volunteer: Volunteer, amount: int, user=None, *, note: str) -> Ledger
     """A manual adjustment by staff, with the reason."""
     import uuid
 
-    from app import domain, scope
-
     if not (note or "").strip():
         raise domain.DomainError(_l("Write the reason for the adjustment."), field="note")
     if user is not None and not scope.visible(volunteer, user):
@@ -227,8 +219,6 @@ def adjust(volunteer: Volunteer, amount: int, user=None, *, note: str) -> Ledger
 
 def ledger_sum(volunteer_id: int) -> int:
     from sqlalchemy import func
-
-    from app.extensions import db
 
     return int(db.session.scalar(select(func.coalesce(func.sum(LedgerEntry.amount), 0))
                                  .where(LedgerEntry.volunteer_id == volunteer_id)))
@@ -348,8 +338,6 @@ class Exchange(InCommunity, Tracked, Model):
     def before_save(self, session) -> None:
         """A new request takes the stock (atomically) and the points (:func:`post`) in
         the transaction that saves it, whichever way it is filed (page, API, function)."""
-        from app import domain
-
         if self.id is not None:
             return
         quantity = self.quantity or 1
@@ -378,9 +366,6 @@ def request_exchange(volunteer: Volunteer, gift: Gift, quantity: int = 1, user=N
     """Request a gift: the stock is taken atomically and the points redeemed by
     :func:`post` in one transaction (:meth:`Exchange.before_save`); refused, with nothing
     changed, when the stock or the balance is short."""
-    from app import domain, scope
-    from app.extensions import db
-
     if user is not None and not (scope.visible(volunteer, user) and scope.visible(gift, user)):
         raise domain.DomainError(_l("The page or record does not exist, or it is outside your data scope."))
     act_for(volunteer, user, ("can_write", "Exchange"))  # staff for anyone, a volunteer for themself
@@ -399,9 +384,6 @@ def voucher_number(exchange) -> str:
 def _decide(exchange: Exchange, sources, target, user, label):
     """The status moves from one of ``sources`` to ``target`` in one conditional UPDATE:
     of two approvals at once, one wins and the other is told."""
-    from app import domain, scope
-    from app.extensions import db
-
     if user is not None and not scope.visible(exchange, user):
         raise domain.DomainError(_l("The page or record does not exist, or it is outside your data scope."))
     if exchange.status not in sources:
@@ -415,8 +397,6 @@ def _decide(exchange: Exchange, sources, target, user, label):
 
 
 def approve(exchange: Exchange, user=None) -> Exchange:
-    from app.extensions import db
-
     _decide(exchange, (REQUESTED,), APPROVED, user, _l("Approve"))
     exchange.decided_at, exchange.decided_by_id = clock.now(), getattr(user, "id", None)
     db.session.commit()
@@ -425,9 +405,6 @@ def approve(exchange: Exchange, user=None) -> Exchange:
 
 def collect(exchange: Exchange, user=None, *, handler: str | None = None,
             on: datetime.date | None = None) -> Exchange:
-    from app import domain
-    from app.extensions import db
-
     handler = (handler or "").strip() or (user.get_full_name() if getattr(user, "id", None) else "")
     if not handler:
         raise domain.DomainError(_l("Who handed the gift over?"), field="handler")
@@ -443,9 +420,6 @@ def collect(exchange: Exchange, user=None, *, handler: str | None = None,
 def reject(exchange: Exchange, user=None, *, reason: str) -> Exchange:
     """Rejected: the reason is kept, the points come back by a reversal and the stock is
     put back, in one transaction."""
-    from app import domain
-    from app.extensions import db
-
     if not (reason or "").strip():
         raise domain.DomainError(_l("Write the reason for rejecting."), field="reason")
     try:

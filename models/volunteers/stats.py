@@ -13,7 +13,11 @@ from decimal import Decimal
 from sqlalchemy import and_, func, select
 
 from app import scope
+from app.extensions import db
 from app.periods import as_date, month_of
+from models.people.people import Person
+from models.volunteers.activities import CHECKED_IN, COMPLETED, Activity, ServiceRecord, SignUp, Team, Volunteer
+from models.volunteers.points import AWARD, REJECTED, REVERSE, Exchange, LedgerEntry
 
 
 def _bounds(column, start: datetime.date, end: datetime.date):
@@ -31,9 +35,6 @@ class TeamHours:
 def hours_by_team(start: datetime.date, end: datetime.date, user=None) -> list[TeamHours]:
     """Service hours per team per month (service outside a team's activity: 其他)."""
     from flask_babel import gettext
-
-    from app.extensions import db
-    from models.volunteers.activities import Activity, ServiceRecord, Team
 
     month = month_of(ServiceRecord.served_on)
     stmt = (select(month.label("month"), Team.name, func.sum(ServiceRecord.hours), func.count())
@@ -61,11 +62,6 @@ def leaderboard(start: datetime.date, end: datetime.date, user=None, *, limit: i
     """The volunteers who earned the most points in the period (awards less their
     reversals), with their hours; ties by volunteer number. ``where``: more conditions on
     the volunteers (a place)."""
-    from app.extensions import db
-    from models.people.people import Person
-    from models.volunteers.points import AWARD, REVERSE, LedgerEntry
-    from models.volunteers.activities import ServiceRecord, Volunteer
-
     at_start = datetime.datetime.combine(start, datetime.time())
     at_end = datetime.datetime.combine(end, datetime.time())
     earned = (select(LedgerEntry.volunteer_id.label("vid"), func.sum(LedgerEntry.amount).label("points"))
@@ -96,9 +92,6 @@ class MonthCount:
 
 def activities_by_month(start: datetime.date, end: datetime.date, user=None) -> list[MonthCount]:
     """Activities completed per month, and how many volunteers served in them."""
-    from app.extensions import db
-    from models.volunteers.activities import CHECKED_IN, COMPLETED, Activity, SignUp
-
     month = month_of(Activity.starts_at)
     served = (select(SignUp.activity_id.label("aid"), func.count().label("n"))
               .where(SignUp.status == CHECKED_IN).group_by(SignUp.activity_id).subquery())
@@ -114,9 +107,6 @@ def activities_by_month(start: datetime.date, end: datetime.date, user=None) -> 
 
 def exchanges_by_month(start: datetime.date, end: datetime.date, user=None) -> list[MonthCount]:
     """Exchanges requested per month (rejected ones not counted), and their points."""
-    from app.extensions import db
-    from models.volunteers.points import REJECTED, Exchange
-
     month = month_of(Exchange.requested_at)
     stmt = (select(month.label("month"), func.count(), func.coalesce(func.sum(Exchange.points), 0))
             .where(Exchange.status != REJECTED,

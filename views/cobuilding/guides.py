@@ -10,6 +10,7 @@ from sqlalchemy import or_, select
 
 from app.dictionary import label_of
 from app.extensions import db
+from app.filters import contains
 from app.richtext import sanitize
 from models.cobuilding.guides import PolicyGuide, window_stats
 
@@ -27,8 +28,6 @@ class PublicPolicyView(BaseView):
         category = (request.args.get("category") or "").strip()[:40]
         stmt = select(PolicyGuide).where(PolicyGuide.published.is_(True))
         if text:
-            from app.filters import contains
-
             stmt = stmt.where(or_(contains(PolicyGuide.title, text), contains(PolicyGuide.content, text),
                                   contains(PolicyGuide.materials, text)))
         if category:

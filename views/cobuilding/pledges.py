@@ -21,8 +21,8 @@ from app.domain import DomainError
 from app.extensions import db
 from app.registry import generated_view, override
 from models.cobuilding import pledges as cobuilding
-from models.cobuilding.pledges import (MEMBER_PLEDGE_STATUSES, PROGRESS_MODES, PROJECT_STATUSES, SOURCES, Fund,
-                               MemberPledge, PledgeProject)
+from models.cobuilding.pledges import (MEMBER_PLEDGE_STATUSES, PROGRESS_MODES, PROJECT_STATUSES, SOURCES,
+                                       Contribution, Expenditure, Fund, MemberPledge, PledgeProject)
 from models.kernel.orgs import Organisation
 from models.people.people import PartyMember
 from views.kernel.attachments import AttachmentsMixin
@@ -91,8 +91,6 @@ class FundView(WithExtras, _GeneratedFund):
 def account(fund: Fund, public: bool = False) -> dict:
     """The fund's account: contributions and expenditures (newest first) and the totals.
     A resident who gave is 张* when ``public``."""
-    from models.cobuilding.pledges import Contribution, Expenditure
-
     contributions = db.session.scalars(select(Contribution).where(Contribution.fund_id == fund.id)
                                        .options(joinedload(Contribution.person), joinedload(Contribution.organisation))
                                        .order_by(Contribution.received_on.desc(), Contribution.id.desc())).all()

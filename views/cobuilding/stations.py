@@ -11,7 +11,7 @@ from flask_appbuilder.security.decorators import has_access
 from flask_babel import gettext
 from sqlalchemy import select
 
-from app import qr
+from app import clock, qr
 from app.crud import WithExtras, can
 from app.extensions import db
 from app.registry import generated_view, override
@@ -77,8 +77,6 @@ class StationView(WithExtras, _GeneratedStation):
         import datetime
 
         from flask import request
-
-        from app import clock
 
         def day(name, default):
             try:

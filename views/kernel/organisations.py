@@ -13,6 +13,7 @@ from sqlalchemy.orm import joinedload
 
 from app import scope
 from app.api import bounded_int
+from app.dictionary import choices
 from app.registry import generated_view, override
 from models.kernel.orgs import Organisation
 
@@ -43,7 +44,6 @@ class OrganisationView(_Generated):
             node = by_id[o.id]
             parent = by_id.get(o.parent_id)
             (parent["children"] if parent is not None and o.id != root_id else roots).append(node)
-        from app.dictionary import choices
 
         order = {code: i for i, (code, _label) in enumerate(choices("org_type", include_disabled=True))}
         key = lambda n: (order.get(n["org"].type, len(order)), n["org"].id)  # noqa: E731

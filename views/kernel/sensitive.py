@@ -13,6 +13,7 @@ from sqlalchemy import select
 from app import scope, sensitive
 from app.api import bounded_int
 from app.extensions import db
+from app.registry import entities
 
 PERMISSIONS = ["can_reveal"]
 
@@ -20,8 +21,6 @@ PERMISSIONS = ["can_reveal"]
 def _reveal(entity: str, pk: int, column: str):
     """(status, payload) of a reveal request."""
     from flask import current_app
-
-    from app.registry import entities
 
     model = next((m for m in entities() if m.__name__ == entity), None)
     pk = bounded_int(pk, low=1)

@@ -12,6 +12,8 @@ from sqlalchemy.orm import joinedload
 
 from app.extensions import db
 from app.sensitive import mask
+from models.kernel.places import Compound
+from models.people.people import Head
 
 
 class PublicNoticeView(BaseView):
@@ -20,9 +22,6 @@ class PublicNoticeView(BaseView):
 
     @expose("/three-heads/<token>")
     def three_heads(self, token):
-        from models.people.people import Head
-        from models.kernel.places import Compound
-
         compound = db.session.scalars(select(Compound).where(Compound.public_token == token)).first()
         if compound is None:
             abort(404)

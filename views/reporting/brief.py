@@ -15,6 +15,7 @@ from xml.sax.saxutils import escape
 from flask import current_app
 from flask_babel import gettext
 
+from app import clock
 from app.charts import PALETTE  # one colour per series, as on the page
 
 FONT_NAME = "NotoSansSC"
@@ -137,8 +138,6 @@ def render(*, place: str, slice_, tiles: dict, drawn: list[dict]) -> bytes:
     from reportlab.lib.styles import ParagraphStyle
     from reportlab.lib.units import mm
     from reportlab.platypus import PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
-
-    from app import clock
 
     font = _font()
     page_width, page_height = landscape(A4)

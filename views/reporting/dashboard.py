@@ -10,10 +10,11 @@ from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
 from flask_babel import gettext, lazy_gettext as _l
 
-from app import charts, clock
-
-from models.reporting import dashboard
+from app import charts, clock, scope
 from app.crud import can
+from app.registry import entities, entity_name, view_class
+from models.reporting import dashboard
+from views.reporting import brief
 
 #: the 大屏 reloads its figures every this many seconds
 SCREEN_REFRESH_SECONDS = 300
@@ -26,8 +27,6 @@ def _sees(entity: str) -> tuple[bool, bool]:
     them all — the street reads the care figures without reading who is in care —
     except users who see only their own records (a unit's contact, a volunteer), who
     see the figures of what they may read."""
-    from app import scope
-
     readable = can("can_read", entity)
     user = scope.acting_user()
     personal = (getattr(user, "scope_kind", None) or scope.SELF) == scope.SELF
@@ -36,8 +35,6 @@ def _sees(entity: str) -> tuple[bool, bool]:
 
 def _drawn(slice_) -> list[dict]:
     """The dashboard's charts the user sees, with their data and links."""
-    from app.registry import entities, entity_name, view_class
-
     models = {m.__name__: m for m in entities()}
     drawn = []
     for entity, name in dashboard.CHARTS:
@@ -115,8 +112,6 @@ class DashboardView(BaseView):
     def brief(self):
         """The one-page brief as a PDF, made on the server (title, period, place, figures,
         charts, when it was made) with the CJK font the setup command installed."""
-        from views.reporting import brief
-
         choice = self._choice(flash_problems=False)
         if choice.problems:
             flash(" ".join(choice.problems), "warning")

@@ -5,8 +5,13 @@ from flask import g, redirect, url_for
 from flask_appbuilder import IndexView, expose
 from flask_babel import lazy_gettext as _l
 
-from app import policy
+from app import clock, policy, scope
+from app.extensions import db
 from models.kernel.policy import ROLES
+from models.people.care import overdue
+from models.service import demands, sweep
+from models.service.demands import Demand
+from views.service.demands import claimable, taker_condition
 
 
 class HomeView(IndexView):
@@ -37,8 +42,6 @@ class HomeView(IndexView):
                 sections.append({"category": category, "entries": entries})
         overdue_count = None
         if sm.has_access("can_read", "Visit"):
-            from models.people.care import overdue
-
             overdue_count = overdue(count_only=True)
         return self.render_template(self.index_template, appbuilder=self.appbuilder,
                                     roles=roles, work=work, sections=sections, user=user,
@@ -49,11 +52,6 @@ def _service_cards(sm, user) -> list[dict]:
     """The 三单 work waiting for the user: what to dispatch and what is late (dispatchers),
     their open orders and what they may claim (takers)."""
     from sqlalchemy import func, select
-
-    from app import clock, scope
-    from app.extensions import db
-    from models.service import demands, sweep
-    from models.service.demands import Demand
 
     cards = []
     if sm.has_access("can_dispatch", "Demand"):
@@ -66,8 +64,6 @@ def _service_cards(sm, user) -> list[dict]:
                   {"url": url_for("DispatchDeskView.desk", tab="overdue"), "count": late, "icon": "fa-clock-o",
                    "label": _l("demands overdue"), "alert": bool(late)}]
     if sm.has_access("can_claim", "Demand"):
-        from views.service.demands import claimable, taker_condition
-
         base = scope.apply(select(Demand), Demand)
         mine = db.session.scalar(select(func.count()).select_from(base.where(
             taker_condition(user), Demand.status.in_((demands.DISPATCHED, demands.TAKEN,

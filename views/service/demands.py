@@ -21,9 +21,11 @@ from app.domain import Conflict, DomainError
 from app.extensions import db
 from app.security import local_next
 from app.registry import entity_permissions, generated_api, generated_view, override, override_api
+from models.kernel.places import Building, Community, Compound
+from models.people.care import Visit
 from models.service import demands, machine, notices, ratings, sweep
 from models.kernel.orgs import Organisation, Position
-from models.people.people import PartyMember
+from models.people.people import PartyMember, Person
 from models.service.demands import CLASSES, RATINGS, STATUSES, Demand, DemandEvent, DemandPhoto, ServiceCategory
 from models.service.machine import ACTION_LABELS, TRANSITIONS
 from models.service.notices import Notification
@@ -226,8 +228,6 @@ class DemandView(WithExtras, _Generated):
     @expose("/from-visit/<int:visit_id>", methods=["POST"])
     @has_access
     def from_visit(self, visit_id):
-        from models.people.care import Visit
-
         visit = db.session.scalars(scope.apply(select(Visit), Visit).where(Visit.id == visit_id)).first()
         if visit is None:
             abort(404)
@@ -440,8 +440,6 @@ class IntakeView(BaseView):
     method_permission_name = {"form": "write"}
 
     def _choices(self):
-        from models.kernel.places import Compound
-
         categories = db.session.scalars(select(ServiceCategory).where(ServiceCategory.enabled.is_(True))
                                         .order_by(ServiceCategory.sort, ServiceCategory.id)).all()
         compounds = db.session.scalars(scope.apply(select(Compound), Compound).order_by(Compound.name)).all()
@@ -450,9 +448,6 @@ class IntakeView(BaseView):
     @expose("/", methods=["GET", "POST"])
     @has_access
     def form(self):
-        from models.people.people import Person
-        from models.kernel.places import Building, Compound
-
         categories, compounds = self._choices()
         values = request.form if request.method == "POST" else {}
         errors = {}
@@ -564,8 +559,6 @@ class PublicDemandView(BaseView):
     @expose("/demands/")
     @expose("/demands/<int:community_id>")
     def demands(self, community_id=None):
-        from models.kernel.places import Community
-
         communities, community = public_choice(Community, community_id)
         load = (joinedload(Demand.category), joinedload(Demand.compound), joinedload(Demand.assigned_unit))
         base = select(Demand).where(Demand.community_id == community.id).options(*load)

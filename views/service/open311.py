@@ -36,8 +36,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 from werkzeug.exceptions import HTTPException
 
-from app import clock, domain, scope
+from app import clock, domain, lockout, scope
+from app.errors import _messages
 from app.extensions import db
+from models.kernel.places import Community, Compound
+from models.service.demands import (CANCELLED, DUPLICATE, MAX_DESCRIPTION, OPEN, STATUSES, ApiClient, Demand,
+                                    ServiceCategory, hash_secret)
+from models.service.machine import create
 
 log = logging.getLogger(__name__)
 
@@ -123,8 +128,6 @@ def _error_response(fmt: str | None, code: int, descriptions) -> Response:
 
 
 def _http_message(code: int) -> str:
-    from app.errors import _messages
-
     if code == 404:
         return gettext("No such Open311 resource.")
     messages = _messages()
@@ -277,15 +280,11 @@ def _service(category) -> dict:
 
 
 def _enabled_categories():
-    from models.service.demands import ServiceCategory
-
     return db.session.scalars(select(ServiceCategory).where(ServiceCategory.enabled.is_(True))
                               .order_by(ServiceCategory.sort, ServiceCategory.code)).all()
 
 
 def _enabled_category(code: str | None):
-    from models.service.demands import ServiceCategory
-
     if not code or _CONTROL.search(code):
         return None
     return db.session.scalars(select(ServiceCategory).where(ServiceCategory.code == code,
@@ -346,10 +345,6 @@ class _ClientActor:
 
 def _client():
     """The active API client whose key is given, or a 403."""
-    from models.service.demands import ApiClient, hash_secret
-
-    from app import lockout
-
     refusal = lockout.check_address()
     if refusal is not None:  # too many wrong keys from this address: even a right one waits
         raise Open311Error(429, refusal)
@@ -429,8 +424,6 @@ def _shown(question: dict, values: list[str]) -> str:
 
 def _location(form, community_id):
     """(latitude, longitude, address, compound) from lat/long, address_string, address_id."""
-    from models.kernel.places import Compound
-
     lat, lon = _text(form.get("lat")), _text(form.get("long"))
     address = _text(form.get("address_string")) or None
     address_id = _text(form.get("address_id"))
@@ -484,8 +477,6 @@ def _notice(category) -> str:
 
 
 def _field_errors(error: domain.DomainError) -> list[str]:
-    from models.service.demands import Demand
-
     messages = []
     for field, texts in error.errors().items():
         for text in texts:
@@ -499,10 +490,6 @@ def _field_errors(error: domain.DomainError) -> list[str]:
 
 @bp.route("/requests.<fmt>", methods=["POST"])
 def create_request(fmt):
-    from models.kernel.places import Community
-    from models.service.demands import MAX_DESCRIPTION, Demand
-    from models.service.machine import create
-
     _check(fmt)
     client = _client()
     form = request.form
@@ -550,8 +537,6 @@ def create_request(fmt):
 # ----------------------------------------------------------------------------- status
 
 def _status_notes(demand) -> str | None:
-    from models.service.demands import CANCELLED, DUPLICATE, OPEN, STATUSES
-
     if demand.status in OPEN:
         note = str(STATUSES[demand.status])
     elif demand.status == CANCELLED:
@@ -582,8 +567,6 @@ def _place(demand) -> str | None:
 
 
 def _request(demand) -> dict:
-    from models.service.demands import OPEN
-
     is_open = demand.status in OPEN
     category = demand.category
     return {
@@ -608,8 +591,6 @@ def _request(demand) -> dict:
 
 
 def _demands():
-    from models.service.demands import Demand
-
     return (select(Demand)
             .options(joinedload(Demand.category), joinedload(Demand.compound), joinedload(Demand.building),
                      joinedload(Demand.assigned_unit), joinedload(Demand.duplicate_of))
@@ -627,8 +608,6 @@ def _matchable(values: list[str]) -> list[str]:
 
 @bp.route("/requests.<fmt>")
 def list_requests(fmt):
-    from models.service.demands import OPEN, Demand, ServiceCategory
-
     _check(fmt)
     args = request.args
     ids = _split(args.get("service_request_id"))
@@ -674,8 +653,6 @@ def list_requests(fmt):
 
 @bp.route("/requests/<number>.<fmt>")
 def get_request(number, fmt):
-    from models.service.demands import Demand
-
     _check(fmt)
     demand = None
     if not _CONTROL.search(number):
@@ -696,9 +673,6 @@ def _commands() -> AppGroup:
     def add_client(name, community):
         """Add an API client NAME; prints its new key once (only its hash is stored)."""
         from sqlalchemy import or_
-
-        from models.kernel.places import Community
-        from models.service.demands import ApiClient, hash_secret
 
         name = name.strip()
         found = db.session.scalars(select(Community).where(or_(Community.name == community,
@@ -721,8 +695,6 @@ def _commands() -> AppGroup:
     @click.argument("name")
     def revoke(name):
         """Revoke the API client NAME: its key stops working at once."""
-        from models.service.demands import ApiClient
-
         client = db.session.scalars(select(ApiClient).where(ApiClient.name == name.strip())).first()
         if client is None:
             raise click.ClickException(gettext("No API client named “%(name)s”.", name=name))

@@ -14,7 +14,7 @@ from flask_babel import gettext, lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from app import clock, domain, scope, uploads
+from app import clock, domain, scope, sensitive, uploads
 from app.api import bounded_int
 from app.crud import attempt, can as _can, flash_errors, WithExtras as _WithExtras
 from app.domain import DomainError
@@ -22,8 +22,8 @@ from app.extensions import db
 from app.registry import generated_view, override
 from models.volunteers import points, activities as volunteers
 from models.volunteers.points import EXCHANGE_STATUSES, Exchange, Gift, LedgerEntry
-from models.volunteers.activities import (ACTIVITY_STATUSES, EVALUATIONS, SIGNUP_STATUSES, VOLUNTEER_ACTIONS, VOLUNTEER_STATUSES,
-                               Activity, SignUp, Volunteer)
+from models.volunteers.activities import (ACTIVITY_STATUSES, EVALUATIONS, SIGNUP_STATUSES, VOLUNTEER_ACTIONS,
+                                          VOLUNTEER_STATUSES, Activity, Certificate, SignUp, Volunteer)
 
 #: ledger entries shown on a volunteer's page (the whole ledger is its list)
 LEDGER_ROWS = 20
@@ -153,9 +153,6 @@ class VolunteerView(_WithExtras, _GeneratedVolunteer):
     @has_access
     def certificate(self, certificate_id):
         """The printable certificate; the ID number printed on it is a logged reveal."""
-        from app import sensitive
-        from models.volunteers.activities import Certificate
-
         made = db.session.scalars(scope.apply(select(Certificate), Certificate).where(
             Certificate.id == certificate_id)).first()
         if made is None:

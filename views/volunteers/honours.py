@@ -20,6 +20,7 @@ from app.crud import attempt, public_choice, WithExtras
 from app.extensions import db
 from app.registry import generated_view, override
 from app.standards import mask_name
+from models.kernel.places import Community
 from models.volunteers import honours
 from models.volunteers.honours import (COMMENDATION_STATUSES, DECISIONS, ROUND_STATUSES, STAR_KINDS, Commendation, Honoree,
                             StarNominee, StarRound)
@@ -100,8 +101,6 @@ class PublicStarsView(BaseView):
     @expose("/stars/")
     @expose("/stars/<int:community_id>")
     def stars(self, community_id=None):
-        from models.kernel.places import Community
-
         communities, community = public_choice(Community, community_id)
         rounds = [(r, [{"name": public_name(s.person, s.publish_name), "reason": s.reason,
                         "compound": s.person.compound.name if s.person.compound else ""} for s in stars])
