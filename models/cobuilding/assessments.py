@@ -16,7 +16,6 @@ from app.declare import Admin as AdminBase, EXPORT, Scope, field
 from app.extensions import db
 from models.kernel.base import InCommunity
 from models.people.people import Person
-from models.volunteers.activities import _changed, _visible
 
 SUBJECTS = {"worker": _l("Community worker"), "member": _l("Sinking party member"), "volunteer": _l("Volunteer"),
             "committee": _l("Self-management committee")}
@@ -77,7 +76,7 @@ class AssessmentItem(InCommunity, Model):
     def validate(self, check) -> None:
         if self.max_score is not None and not 1 <= self.max_score <= 100:
             check.error("max_score", _l("Between 1 and 100."))
-        if self.template is not None and self.id is not None and _changed(self, "max_score") and any(
+        if self.template is not None and self.id is not None and domain.changed(self, "max_score") and any(
                 s.score > self.max_score for s in self.scores):
             check.error("max_score", _l("A score already given is higher than this."))
 
@@ -127,9 +126,9 @@ class Assessment(InCommunity, Tracked, Model):
             check.error("assessed_on", _l("The date is in the future."))
         if self.id is None:
             self.total = 0  # the scores make the total
-        elif _changed(self, "total"):
+        elif domain.changed(self, "total"):
             check.error("total", _l("The total is the sum of the scores."))
-        if self.id is not None and _changed(self, "template") and self.scores:
+        if self.id is not None and domain.changed(self, "template") and self.scores:
             check.error("template", _l("Scores are given: the template cannot change."))
 
 
@@ -152,7 +151,7 @@ class AssessmentScore(InCommunity, Model):
 def record_scores(assessment: Assessment, scores: dict, user=None) -> Assessment:
     """Give the scores {item id: score} of an assessment, all or none: each a whole number
     from 0 to the item's maximum; the total is their sum."""
-    _visible(assessment, user)
+    domain.require_visible(assessment, user)
     items = {i.id: i for i in assessment.template.items}
     problems = {}
     values = {}

@@ -31,7 +31,6 @@ from models.kernel.orgs import Organisation
 from models.kernel.places import Compound, Station, compound_linkage
 from models.service import machine
 from models.service.demands import CLASSES, LONG_TERM, Demand
-from models.volunteers.activities import _changed, _visible
 
 MEETING_TYPES = {"four_party": _l("Four-party meeting"), "three_party": _l("Three-party meeting"),
                  "residents": _l("Residents' deliberation"), "joint": _l("Joint conference")}
@@ -108,7 +107,7 @@ class Meeting(Versioned, InCommunity, Tracked, Model):
                 check.error("parties", _l("Choose parties of this community."))
                 break
         if self.id is not None and self.status == CLOSED and any(
-                _changed(self, n) for n in ("held_at", "type", "compound", "minutes", "attendance")):
+                domain.changed(self, n) for n in ("held_at", "type", "compound", "minutes", "attendance")):
             check.error(None, _l("A closed meeting cannot be changed."))
         if not self.parties and self.compound is not None:
             self.parties = linkage_parties(self.compound)
@@ -210,11 +209,11 @@ class Decision(Versioned, InCommunity, Tracked, Model):
                 and self.due_on < meeting.held_at.date():
             check.error("due_on", _l("The due date must not be before the meeting."))
         if meeting is not None and meeting.status == CLOSED and (
-                self.id is None or any(_changed(self, n) for n in ("content", "owner", "due_on", "meeting"))):
+                self.id is None or any(domain.changed(self, n) for n in ("content", "owner", "due_on", "meeting"))):
             check.error(None, _l("A closed meeting's decisions are not changed; follow them up instead."))
         if self.id is None:
             self.status, self.done_on = OPEN, None
-        elif _changed(self, "status") or _changed(self, "done_on"):
+        elif domain.changed(self, "status") or domain.changed(self, "done_on"):
             check.error("status", _l("Record the follow-up with the decision's buttons."))
 
     def before_save(self, session) -> None:
@@ -246,7 +245,7 @@ def drop_decision(decision: Decision, user=None, *, reason: str) -> Decision:
 
 def _follow(decision, user, target, **values):
     """The status moves in one conditional UPDATE (two reports at once: one wins)."""
-    _visible(decision, user)
+    domain.require_visible(decision, user)
     if decision.status not in (OPEN, OVERDUE):
         raise domain.DomainError(_l("A decision that is “%(status)s” is followed up already.",
                                     status=DECISION_STATUSES[decision.status]))
@@ -276,7 +275,7 @@ def _claim_decision(decision) -> None:
 def to_demand(decision: Decision, category, user=None) -> Demand:
     """The decision becomes a 三单 demand (dispatched like any other): the meeting is the
     requester, the compound the place, the decision's class the demand's."""
-    _visible(decision, user)
+    domain.require_visible(decision, user)
     if user is not None and ("can_write", "Demand") not in _permissions(user):
         raise domain.DomainError(_l("Your role may not do this."))
     if decision.demand_id is not None:
@@ -342,7 +341,7 @@ class SignOff(InCommunity, Model):
 
 
 def sign(meeting: Meeting, party: Organisation, user=None, *, signed_by: str) -> SignOff:
-    _visible(meeting, user)
+    domain.require_visible(meeting, user)
     if meeting.status == CLOSED:
         raise domain.DomainError(_l("The meeting is closed."))
     if meeting.status == PLANNED:
@@ -383,7 +382,7 @@ def unsigned(meeting: Meeting) -> list:
 
 def close(meeting: Meeting, user=None, *, reason: str | None = None) -> Meeting:
     """Closed when every party has signed, or with the reason why not."""
-    _visible(meeting, user)
+    domain.require_visible(meeting, user)
     if meeting.status == CLOSED:
         raise domain.DomainError(_l("The meeting is closed."))
     if meeting.status == PLANNED:

@@ -35,7 +35,6 @@ from models.kernel.base import InCommunity
 from models.kernel.orgs import Organisation
 from models.people.people import PartyMember, Person
 from models.kernel.places import Compound, Station
-from models.volunteers.activities import _changed, _visible
 
 PLEDGED, IN_PROGRESS, FULFILLED, OVERDUE, CANCELLED = "pledged", "in_progress", "fulfilled", "overdue", "cancelled"
 PROJECT_STATUSES = {PLEDGED: _l("Pledged"), IN_PROGRESS: _l("In progress"), FULFILLED: _l("Fulfilled"),
@@ -140,7 +139,7 @@ class PledgeProject(Versioned, InCommunity, Tracked, Model):
         if self.progress is not None and not 0 <= self.progress <= 100:
             check.error("progress", _l("Progress is between 0 and 100."))
         if self.id is not None and self.status in (FULFILLED, CANCELLED) and any(
-                _changed(self, n) for n in ("unit", "due_on", "budget", "progress_mode")):
+                domain.changed(self, n) for n in ("unit", "due_on", "budget", "progress_mode")):
             check.error(None, _l("A fulfilled or cancelled project cannot be changed."))
         if self.due_on is not None and self.id is not None and any(
                 m.due_on is not None and m.due_on > self.due_on for m in self.milestones):
@@ -285,7 +284,7 @@ def _claim_project(project, any_version: bool = False) -> None:
 
 
 def _step(project, sources, user, apply, label):
-    _visible(project, user)
+    domain.require_visible(project, user)
     if project.status not in sources:
         raise domain.DomainError(_l("A project that is “%(status)s” cannot be “%(action)s”.",
                                     status=PROJECT_STATUSES[project.status], action=label))
@@ -435,7 +434,7 @@ class Fund(InCommunity, Tracked, Model):
                 check.error(name, _l("Choose one of this community."))
         if self.id is None:
             self.balance = Decimal("0.00")  # moved only by contributions and expenditures
-        elif _changed(self, "balance"):
+        elif domain.changed(self, "balance"):
             check.error("balance", _l("The balance moves only with contributions and expenditures."))
 
 
@@ -465,7 +464,7 @@ class _Movement:
 
     def _check_amount(self, check) -> None:
         self.amount = money(self.amount, "amount", check)
-        if self.id is not None and any(_changed(self, n) for n in ("amount", "fund")):
+        if self.id is not None and any(domain.changed(self, n) for n in ("amount", "fund")):
             check.error("amount", _l("An amount is not changed once entered: correct it with a new entry."))
 
     def before_save(self, session) -> None:

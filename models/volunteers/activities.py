@@ -298,7 +298,7 @@ class Activity(InCommunity, Tracked, Model):
         if self.station is None and self.compound is None and not (self.place or "").strip():
             check.error("place", _l("Where is it? Choose the station or compound, or write the place."))
         if self.id is not None and self.status in (COMPLETED, CANCELLED) and any(
-                _changed(self, name) for name in ("starts_at", "ends_at", "points", "capacity", "team")):
+                domain.changed(self, name) for name in ("starts_at", "ends_at", "points", "capacity", "team")):
             check.error(None, _l("A completed or cancelled activity cannot be changed."))
 
     @property
@@ -307,9 +307,6 @@ class Activity(InCommunity, Tracked, Model):
             return Decimal(0)
         return (Decimal((self.ends_at - self.starts_at).total_seconds()) / 3600).quantize(Decimal("0.1"))
 
-
-def _changed(item, name) -> bool:
-    return changed(item, name)
 
 
 SIGNED, CHECKED_IN, ABSENT, WITHDRAWN_SIGNUP = "signed", "checked_in", "absent", "withdrawn"
@@ -443,7 +440,7 @@ def cancel(activity: Activity, user=None) -> Activity:
 
 
 def _step(activity, sources, target, label, user):
-    _visible(activity, user)
+    domain.require_visible(activity, user)
     if activity.status not in sources:
         raise domain.DomainError(_l("An activity that is “%(status)s” cannot be “%(action)s”.",
                                     status=ACTIVITY_STATUSES[activity.status], action=label))
@@ -452,9 +449,6 @@ def _step(activity, sources, target, label, user):
     db.session.commit()
     return activity
 
-
-def _visible(item, user) -> None:
-    domain.require_visible(item, user)
 
 
 def act_for(volunteer, user, permission: tuple[str, str]) -> None:
@@ -465,7 +459,7 @@ def act_for(volunteer, user, permission: tuple[str, str]) -> None:
 
     if user is None:
         return  # the command line and the seed act for the office
-    _visible(volunteer, user)
+    domain.require_visible(volunteer, user)
     if permission in current_app.appbuilder.sm.permissions_of(user):
         return
     if volunteer.user_id is None or volunteer.user_id != getattr(user, "id", None):
@@ -476,7 +470,7 @@ def sign_up(activity: Activity, volunteer: Volunteer, user=None) -> SignUp:
     """Sign ``volunteer`` up (by staff who run activities, or the volunteer themself):
     published activities, registered volunteers, within capacity — the capacity is
     checked under a lock on the activity row."""
-    _visible(activity, user)
+    domain.require_visible(activity, user)
     act_for(volunteer, user, ("can_run", "Activity"))
     _lock(Activity, activity.id)  # the capacity is counted by one writer at a time
     problem = signup_problem(activity, volunteer)
@@ -519,7 +513,7 @@ def _lock(model, pk) -> None:
 
 
 def check_in(signup: SignUp, user=None, *, hours=None) -> SignUp:
-    _visible(signup.activity, user)
+    domain.require_visible(signup.activity, user)
     if signup.activity.status not in (PUBLISHED,):
         raise domain.DomainError(_l("Check-in is open only while the activity is published."))
     if signup.status == WITHDRAWN_SIGNUP:
@@ -562,7 +556,7 @@ def complete(activity: Activity, user=None, *, evaluation: str | None = None,
     activity's span. All in one transaction."""
     from models.volunteers import points  # deferred: points' ledger is built on this module's Volunteer (a cycle)
 
-    _visible(activity, user)
+    domain.require_visible(activity, user)
     if activity.status != PUBLISHED:
         raise domain.DomainError(_l("An activity that is “%(status)s” cannot be “%(action)s”.",
                                     status=ACTIVITY_STATUSES[activity.status], action=_l("Complete")))
@@ -657,7 +651,7 @@ def issue_certificate(volunteer: Volunteer, start: datetime.date, end: datetime.
     """A certificate of the service records in [start, end]: hours summed and contents
     listed in SQL; refused without a registered volunteer, a sensible period or any
     service in it."""
-    _visible(volunteer, user)
+    domain.require_visible(volunteer, user)
     problems = {}
     if start is None or end is None or end < start:
         problems["period_end"] = [_l("The end of the period must not be before its start.")]

@@ -33,7 +33,7 @@ from models.kernel.base import InCommunity
 from models.people.people import Person
 from models.kernel.places import Compound
 from models.volunteers import points
-from models.volunteers.activities import REGISTERED, _changed, _visible
+from models.volunteers.activities import REGISTERED
 
 register_dict_type("star_category", _l("Star category"))
 
@@ -122,7 +122,7 @@ class StarRound(InCommunity, Tracked, Model):
         if self.stars is not None and not 1 <= self.stars <= MAX_STARS:
             check.error("stars", _l("Between 1 and %(n)s.", n=MAX_STARS))
         if self.id is not None and self.status == DECIDED and any(
-                _changed(self, n) for n in ("kind", "period", "compound", "category", "stars", "community")):
+                domain.changed(self, n) for n in ("kind", "period", "compound", "category", "stars", "community")):
             check.error(None, _l("A decided round cannot be changed."))
         if self.community is not None and self.period and self.kind:
             same = [StarRound.community_id == self.community.id, StarRound.kind == self.kind,
@@ -184,11 +184,11 @@ class StarNominee(InCommunity, Tracked, Model):
 
     def validate(self, check) -> None:
         if self.round is not None and self.round.status != OPEN and (
-                self.id is None or any(_changed(self, n) for n in ("round", "person", "category", "reason"))):
+                self.id is None or any(domain.changed(self, n) for n in ("round", "person", "category", "reason"))):
             check.error(None, _l("The round is decided: nominees can no longer be added or changed."))
         if self.id is None:
             self.decision, self.points = PENDING, None  # decided by decide_round() only
-        elif any(_changed(self, n) for n in ("decision", "points")):
+        elif any(domain.changed(self, n) for n in ("decision", "points")):
             check.error("decision", _l("The decision is recorded with the round's “Decide” button."))
         if not (self.reason or "").strip():
             check.error("reason", _l("Write why the resident is nominated."))
@@ -212,7 +212,7 @@ def decide_round(star_round: StarRound, elected_ids, user=None, *, note: str | N
     not; the round closes; each elected registered volunteer gets the rule's bonus
     points (key ``star:<nominee id>``). One transaction; refused with nothing changed
     when the round is already decided (by another user a moment ago, too)."""
-    _visible(star_round, user)
+    domain.require_visible(star_round, user)
     if star_round.status != OPEN:
         raise domain.DomainError(_l("This round has been decided already."))
     nominees = list(star_round.nominees)
@@ -327,7 +327,7 @@ class Commendation(InCommunity, Tracked, Model):
         if not (self.title or "").strip():
             check.error("title", _l("This field is required."))
         if self.id is not None and self.status == ANNOUNCED and any(
-                _changed(self, n) for n in ("year", "title", "community")):
+                domain.changed(self, n) for n in ("year", "title", "community")):
             check.error(None, _l("An announced commendation cannot be changed."))
 
 
@@ -371,11 +371,11 @@ class Honoree(InCommunity, Tracked, Model):
 
     def validate(self, check) -> None:
         if self.commendation is not None and self.commendation.status != DRAFT and (
-                self.id is None or any(_changed(self, n) for n in ("commendation", "person"))):
+                self.id is None or any(domain.changed(self, n) for n in ("commendation", "person"))):
             check.error(None, _l("The commendation is announced: the people commended can no longer change."))
         if self.id is None:
             self.points = None  # awarded by announce() only
-        elif _changed(self, "points"):
+        elif domain.changed(self, "points"):
             check.error("points", _l("Bonus points are awarded when the commendation is announced."))
         if self.person is not None and self.commendation is not None \
                 and self.person.community_id != self.commendation.community_id:
@@ -386,7 +386,7 @@ def announce(commendation: Commendation, user=None) -> Commendation:
     """Announce the commendation: it closes, and each person commended who is a
     registered volunteer gets the ``commendation`` rule's points (key
     ``commendation:<honoree id>``). One transaction, once."""
-    _visible(commendation, user)
+    domain.require_visible(commendation, user)
     if commendation.status != DRAFT:
         raise domain.DomainError(_l("This commendation has been announced already."))
     honorees = list(commendation.honorees)

@@ -29,7 +29,7 @@ from app.charts import Chart
 from app.declare import Admin as AdminBase, EXPORT, Scope, field
 from app.extensions import db
 from models.kernel.base import InCommunity
-from models.volunteers.activities import REGISTERED, Volunteer, _changed, act_for
+from models.volunteers.activities import REGISTERED, Volunteer, act_for
 
 # ----------------------------------------------------------------------------- rules
 
@@ -320,7 +320,7 @@ class Exchange(InCommunity, Tracked, Model):
                           "handed-over gift with a points adjustment.")
 
     def validate(self, check) -> None:
-        if self.id is not None and any(_changed(self, n) for n in ("volunteer", "gift", "quantity")):
+        if self.id is not None and any(domain.changed(self, n) for n in ("volunteer", "gift", "quantity")):
             check.error(None, _l("An exchange cannot be changed; reject it and request again."))
             return
         if self.quantity is not None and not 1 <= self.quantity <= 20:
