@@ -16,7 +16,7 @@ from sqlalchemy.orm import joinedload
 
 from app import clock, domain, scope, sensitive, uploads
 from app.api import bounded_int
-from app.crud import attempt, can as _can, flash_errors, WithExtras as _WithExtras
+from app.crud import attempt, can as _can, WithExtras as _WithExtras
 from app.domain import DomainError
 from app.extensions import db
 from app.registry import generated_view, override
@@ -232,13 +232,11 @@ class ActivityView(_WithExtras, _GeneratedActivity):
             return self._back(pk)
         done = []
         for volunteer in chosen:
-            try:
+            with attempt() as outcome:
                 volunteers.sign_up(activity, volunteer, user)
-                done.append(str(volunteer))
-            except DomainError as error:
-                db.session.rollback()
-                flash_errors(error)
+            if not outcome.ok:
                 break  # what follows would not fit either
+            done.append(str(volunteer))
         if done:
             flash(gettext("Signed up: %(names)s.", names="、".join(done)), "success")
         return self._back(pk)
@@ -297,7 +295,7 @@ class GiftView(_WithExtras, _GeneratedGift):
         gift = self._visible(pk)
         old = gift.picture
         stored = None
-        try:
+        with attempt() as outcome:
             if request.form.get("remove"):
                 gift.picture = None
             else:
@@ -308,11 +306,9 @@ class GiftView(_WithExtras, _GeneratedGift):
                                                              field="picture"))
                 gift.picture = stored
             domain.save(gift)
-        except DomainError as error:
-            db.session.rollback()
-            if stored:
+        if not outcome.ok:
+            if stored:  # the refused save keeps no file
                 uploads.remove("gift", stored)
-            flash_errors(error)
             return self._back(pk)
         if old and old != gift.picture:
             uploads.remove("gift", old)
