@@ -6,6 +6,8 @@ import os
 
 from flask import Flask, request
 
+from app.dictionary import label_of
+from app.extensions import csrf
 from config import DEV_SECRET_KEY, INSTANCE_DIR, Config, from_environment
 
 log = logging.getLogger(__name__)
@@ -158,8 +160,6 @@ def _install_sessions(app: Flask) -> None:
 def _install_csrf(app: Flask) -> None:
     """CSRF on every state-changing request, except API calls that authenticate with
     a bearer token (a browser cannot be tricked into sending one)."""
-    from app.extensions import csrf
-
     @app.before_request
     def _csrf():
         if not app.config.get("WTF_CSRF_ENABLED", True):
@@ -208,7 +208,6 @@ def _memoize_translations() -> None:
 def _install_jinja(app: Flask) -> None:
     _memoize_translations()
     from app import crud
-    from app.dictionary import label_of
 
     app.jinja_env.globals.update(format_value=crud.format_value, dict_label=label_of)
     # the menu bar's unread count: a context that keeps notices registers its own function
