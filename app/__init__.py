@@ -4,9 +4,11 @@ from __future__ import annotations
 import logging
 import os
 
+# FAB's security models configure the mappers when imported: imported first, before any engine
+# table exists, so that a Tracked table's user link waits for the domain's user model
+import flask_appbuilder.security.sqla.manager  # noqa: F401
 from flask import Flask, request
 
-from app.dictionary import label_of
 from app.extensions import csrf
 from config import DEV_SECRET_KEY, INSTANCE_DIR, Config, from_environment
 
@@ -208,6 +210,7 @@ def _memoize_translations() -> None:
 def _install_jinja(app: Flask) -> None:
     _memoize_translations()
     from app import crud
+    from app.dictionary import label_of
 
     app.jinja_env.globals.update(format_value=crud.format_value, dict_label=label_of)
     # the menu bar's unread count: a context that keeps notices registers its own function
