@@ -4,8 +4,12 @@ from __future__ import annotations
 import logging
 import os
 
+# FAB's security models configure the mappers when imported: imported first, before any engine
+# table exists, so that a Tracked table's user link waits for the domain's user model
+import flask_appbuilder.security.sqla.manager  # noqa: F401
 from flask import Flask, request
 
+from app.extensions import csrf
 from config import DEV_SECRET_KEY, INSTANCE_DIR, Config, from_environment
 
 log = logging.getLogger(__name__)
@@ -158,8 +162,6 @@ def _install_sessions(app: Flask) -> None:
 def _install_csrf(app: Flask) -> None:
     """CSRF on every state-changing request, except API calls that authenticate with
     a bearer token (a browser cannot be tricked into sending one)."""
-    from app.extensions import csrf
-
     @app.before_request
     def _csrf():
         if not app.config.get("WTF_CSRF_ENABLED", True):

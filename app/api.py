@@ -16,8 +16,10 @@ from flask_appbuilder.api.convert import Model2SchemaConverter
 from flask_babel import gettext, lazy_gettext as _l
 from marshmallow import ValidationError, fields
 
-from app import sessions
+from app import passwords, sensitive, sessions
+from app.clock import ZONE
 from app.extensions import db
+from app.richtext import sanitize
 
 MAX_ID = 2**31 - 1
 
@@ -79,16 +81,12 @@ class LocalDateTime(fields.DateTime):
 
     def _serialize(self, value, attr, obj, **kwargs):
         if value is not None and value.tzinfo is None:
-            from app.clock import ZONE
-
             value = value.replace(tzinfo=ZONE)
         return super()._serialize(value, attr, obj, **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
         result = super()._deserialize(value, attr, data, **kwargs)
         if result is not None and result.tzinfo is not None:
-            from app.clock import ZONE
-
             result = result.astimezone(ZONE).replace(tzinfo=None)
         return result
 
@@ -102,8 +100,6 @@ class MaskedField(fields.Field):
         self.column = column
 
     def _serialize(self, value, attr, obj, **kwargs):
-        from app import sensitive
-
         return sensitive.shown(obj, self.column, self.inner._serialize(value, attr, obj, **kwargs))
 
     def _deserialize(self, value, attr, data, **kwargs):
@@ -115,8 +111,6 @@ class RichText(fields.String):
     rules reads as clean as a new one (what is written is sanitized in the save path)."""
 
     def _serialize(self, value, attr, obj, **kwargs):
-        from app.richtext import sanitize
-
         return None if value is None else sanitize(super()._serialize(value, attr, obj, **kwargs))
 
 
@@ -209,8 +203,6 @@ def _refused():
     from flask import g
 
     if g.get("must_change_password_first"):
-        from app import passwords
-
         return _response(403, passwords.api_refusal())
     return _response(401, _unauthorized())
 

@@ -9,7 +9,12 @@ import json
 from sqlalchemy import event, inspect as sa_inspect
 from sqlalchemy.orm import Session
 
+from app import clock
 from app.base import Tracked, current_user_id
+from app.extensions import begin_writing, db
+from app.records import AuditLog, LoginLog
+from app.scope import _acting
+from app.sensitive import mask
 
 _SKIP = {"created_at", "updated_at", "created_by_id", "updated_by_id", "created_on", "changed_on",
          "created_by_fk", "changed_by_fk", "last_login", "login_count", "fail_login_count"}
@@ -56,7 +61,6 @@ def _changes(obj, action: str) -> str | None:
             kind = None
         if kind is not None and attr.key in result:
             # the log keeps sensitive values masked, as every list shows them
-            from app.sensitive import mask
 
             value = result[attr.key]
             result[attr.key] = [mask(kind, v) for v in value] if isinstance(value, list) else mask(kind, value)
@@ -72,8 +76,6 @@ def _changes(obj, action: str) -> str | None:
 
 def _username():
     from flask import g, has_request_context
-
-    from app.scope import _acting
 
     if _acting.get() is not None:
         return _acting.get().username
@@ -91,8 +93,6 @@ def _record(session, flush_context):
     """Runs after the flush (ids are known) while new/dirty/deleted and attribute
     history still show what the flush wrote; the log rows go out in the next flush of
     the same commit."""
-    from app.records import AuditLog
-
     rows = []
     for action, objs in (("insert", session.new), ("update", session.dirty), ("delete", session.deleted)):
         for obj in objs:
@@ -126,10 +126,6 @@ def log_export(model, count: int, filters: str, *, revealed: bool = False) -> No
     """导出日志: who exported which list, with which filters, how many rows."""
     from flask import g
 
-    from app.base import current_user_id
-    from app.extensions import begin_writing, db
-    from app.records import AuditLog
-
     begin_writing()  # a GET that writes (SQLite: after its reads, take the write lock)
     ip, request_id = where_from()
     user = g.get("user")
@@ -149,10 +145,6 @@ def prune(days: int) -> dict:
     """Remove audit and sign-in log entries older than ``days`` (never fewer than 180);
     the removal itself is logged. Returns {log: rows removed}."""
     from sqlalchemy import delete
-
-    from app import clock
-    from app.extensions import db
-    from app.records import AuditLog, LoginLog
 
     if days < MIN_RETENTION_DAYS:
         raise ValueError(f"logs are kept at least {MIN_RETENTION_DAYS} days (asked: {days})")

@@ -20,6 +20,8 @@ from flask import current_app
 from sqlalchemy import MetaData, select
 from sqlalchemy.engine import make_url
 
+from app.extensions import db
+
 MANIFEST = "manifest.json"
 
 
@@ -28,8 +30,6 @@ class BackupError(RuntimeError):
 
 
 def _engine():
-    from app.extensions import db
-
     return db.engine
 
 
@@ -112,8 +112,6 @@ def _run(command: list[str]) -> None:
 def restore(folder: str) -> dict:
     """Put the backup in ``folder`` back, then check every table against its manifest.
     Returns {"tables": n, "rows": n}; raises BackupError naming the tables that differ."""
-    from app.extensions import db
-
     with open(os.path.join(folder, MANIFEST), encoding="utf-8") as fh:
         manifest = json.load(fh)
     engine = _engine()

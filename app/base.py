@@ -15,8 +15,9 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import BigInteger, DateTime, ForeignKey, Integer, Numeric, TypeDecorator
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
-from app import scope
+from app import clock, scope
 from app.declare import field
+from app.scope import _acting
 
 __all__ = ["FEN", "Model", "Money", "Tracked", "Versioned", "current_user_id", "now"]
 
@@ -32,15 +33,11 @@ Model.metadata.naming_convention = {
 
 
 def now() -> datetime.datetime:
-    from app import clock
-
     return clock.now()
 
 
 def current_user_id() -> Optional[int]:
     """The id of the user acting (web, API, or a job run on a user's behalf), else None."""
-    from app.scope import _acting
-
     if _acting.get() is not None:
         return _acting.get().id
     if not has_request_context():

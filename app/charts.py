@@ -1,7 +1,6 @@
 """Declarative charts: declared with the entity, aggregated by the database.
 
 An entity lists its charts in ``Admin.charts``::
-
     charts = [Chart("by_status", _l("Demands by status"), dimension="status"),
               Chart("per_month", _l("Demands per month"), dimension="created_at:month",
                     series="status", stacked=True, kind="bar")]
@@ -53,9 +52,13 @@ from flask_babel import gettext
 from sqlalchemy import DateTime, func, inspect as sa_inspect, select
 from sqlalchemy.orm import RelationshipProperty
 
-from app import clock
+from app import clock, scope
 from app.api import bounded_int
+from app.declare import choices_of
+from app.dictionary import label_of
+from app.extensions import db
 from app.periods import DAY, MONTH, WEEK, as_date, truncate
+from app.registry import is_sensitive, view_class
 
 KINDS = ("bar", "hbar", "line", "pie")
 BUCKETS = (DAY, WEEK, MONTH)
@@ -213,8 +216,6 @@ def _column(model, name: str):
 
 def _dimension(model, spec: str):
     """(SQL expression, how to label a group value)."""
-    from app.declare import choices_of
-
     name, _sep, bucket = spec.partition(":")
     mapper = sa_inspect(model)
     prop = mapper.attrs.get(name)
@@ -239,8 +240,6 @@ def _measure(model, spec: str):
     if kind == "count" and not name:
         return func.count()
     if kind in ("sum", "avg") and name:
-        from app.registry import is_sensitive
-
         column = _column(model, name)
         try:
             numeric = column.type.python_type in (int, float, Decimal) and column.type.python_type is not bool
@@ -254,9 +253,6 @@ def _measure(model, spec: str):
 
 def _labeller(how, values):
     """A function naming each group value (one statement for a relation's names)."""
-    from app.dictionary import label_of
-    from app.extensions import db
-
     kind, arg = how
     if kind == "relation":
         ids = [v for v in values if v is not None]
@@ -298,9 +294,6 @@ def aggregate(model, chart: Chart, slice_: Slice | None = None, *, measure: str 
     """The chart's data: {"categories": [...], "series": [{"name", "data"}], "title", …}
     for the period and place of ``slice_``; ``measure`` replaces the declared one
     (``count``, ``sum:<column>``, ``avg:<column>``)."""
-    from app import scope
-    from app.extensions import db
-
     slice_ = slice_ or Slice()
     head = {"title": str(chart.label), "kind": chart.kind, "stacked": chart.stacked,
             "generated_at": clock.now().strftime("%Y-%m-%d %H:%M")}
@@ -365,8 +358,6 @@ def list_url(model, slice_: Slice | None = None, dated: str | None = None, **equ
     of ``slice_`` and to ``equal`` ({column: value}), with the list's own search filters
     (so the list shows the filters and they can be changed there). None: no list page."""
     from flask import current_app, url_for
-
-    from app.registry import view_class
 
     cls = view_class(model)
     view = next((v for v in current_app.appbuilder.baseviews if type(v) is cls), None)

@@ -10,6 +10,9 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
+from app import audit as audit_log, backup as backups, importer, policy, scope
+from app.registry import entities
+
 #: the domain's commands and groups, in the order registered
 _commands: list[click.Command] = []
 
@@ -27,8 +30,6 @@ def register(app: Flask) -> None:
     @roles.command("sync")
     def roles_sync():
         """Create all permissions and make every policy role match the policy table."""
-        from app import policy
-
         policy.sync(current_app.appbuilder, echo=click.echo)
         click.echo("roles in sync")
 
@@ -40,9 +41,6 @@ def register(app: Flask) -> None:
     def import_command(entity, path, update, username):
         """Import an .xlsx file into ENTITY (its table name, e.g. person): all rows or none."""
         import sys
-
-        from app import importer, scope
-        from app.registry import entities
 
         model = next((m for m in entities() if entity in (m.__tablename__, m.__name__)), None)
         if model is None or not importer.importable(model):
@@ -87,8 +85,6 @@ def register(app: Flask) -> None:
     @click.option("--days", type=int, required=True, help="Keep this many days (at least 180).")
     def audit_prune(days):
         """Remove log entries older than DAYS days; refuses fewer than 180 (等保 2.0)."""
-        from app import audit as audit_log
-
         try:
             removed = audit_log.prune(days)
         except ValueError:
@@ -101,8 +97,6 @@ def register(app: Flask) -> None:
     @click.option("--to", "folder", default=None, help="The folder to make (default: instance/backups/<time>).")
     def backup_create(folder):
         """A consistent backup while the app runs, with row counts and checksums."""
-        from app import backup as backups
-
         folder = folder or backups.default_folder()
         try:
             manifest = backups.create(folder)
@@ -116,8 +110,6 @@ def register(app: Flask) -> None:
     @click.option("--yes", is_flag=True, help="Do not ask: the database is replaced by the backup.")
     def backup_restore(folder, yes):
         """Replace the database with the backup in FOLDER, then check every table."""
-        from app import backup as backups
-
         if not yes:
             click.confirm(f"用 {folder} 中的备份替换当前数据库（当前数据将被覆盖）？", abort=True)
         try:

@@ -19,9 +19,11 @@ from flask_appbuilder.urltools import get_filter_args
 from flask_babel import gettext
 from marshmallow import ValidationError
 
-from app import clock, scope
+from app import clock, excel, scope, sensitive
 from app.api import RelatedId, SchemaConverter, bounded_int
 from app.domain import NON_FIELD, Conflict, DomainError, kept_reason
+from app.extensions import db
+from app.filters import FilterQuickSearch
 
 log = logging.getLogger(__name__)
 
@@ -92,8 +94,6 @@ def attempt():
             flash(gettext("Done…"), "success")
         return self._back(pk)
     """
-    from app.extensions import db
-
     outcome = Attempt()
     try:
         yield outcome
@@ -184,8 +184,6 @@ class EntityView(ModelView):
 
     def _joined_filters(self, filters, quick_search: bool):
         """The search filters, the scope (base filters) and the quick search box."""
-        from app.filters import FilterQuickSearch
-
         joined = filters.get_joined_filters(self._base_filters)
         text = (request.args.get("q") or "").strip() if quick_search else ""
         if text:
@@ -229,8 +227,6 @@ class EntityView(ModelView):
             page_sizes=_request_args("psize_"), widgets=widgets, **args)
 
     def _get_show_widget(self, pk, item, widgets=None, actions=None, show_fieldsets=None):
-        from app import sensitive
-
         widgets = super()._get_show_widget(pk, item, widgets=widgets, actions=actions,
                                            show_fieldsets=show_fieldsets)
         columns = sensitive.columns_of(self.datamodel.obj)
@@ -334,16 +330,12 @@ class EntityView(ModelView):
 
     def _masked_fields(self, form, item):
         """The form's fields whose values are masked for this row (a child's name too)."""
-        from app import sensitive
-
         return [(name, kind) for name, kind in sensitive.columns_of(self.datamodel.obj).items()
                 if name in form and (kind != "minor_name" or sensitive.is_minor_row(item))]
 
     def _hide_sensitive(self, form, item, only=None) -> None:
         """An edit form never shows a sensitive value: the field is empty, its placeholder
         (and description) says the value is kept unless a new one is entered."""
-        from app import sensitive
-
         for name, kind in self._masked_fields(form, item):
             if only is not None and name not in only:
                 continue  # what the user typed is shown back to them
@@ -433,7 +425,7 @@ class EntityView(ModelView):
         """The current list (search, quick search and scope applied) as .xlsx, sensitive
         values masked. Importable entities export in their import layout (round trip);
         ``?reveal=1`` exports unmasked for roles that may reveal — a logged reveal."""
-        from app import importer, sensitive
+        from app import importer  # deferred: app.importer imports app.records, which imports this module
 
         get_filter_args(self._filters)
         filters = self._joined_filters(self._filters, quick_search=True)
@@ -456,7 +448,7 @@ class EntityView(ModelView):
             content = importer.export(model, counting(rows), reveal=reveal)
         else:
             content = self._export_list(filters, order_column, order_direction, counting)
-        from app.audit import log_export
+        from app.audit import log_export  # deferred: app.audit imports app.records, which imports this module
 
         log_export(model, counted[0], self._filter_text(), revealed=reveal)
         return send_file(io.BytesIO(content), as_attachment=True, download_name=name,
@@ -471,8 +463,6 @@ class EntityView(ModelView):
         return "; ".join(str(p) for p in parts)
 
     def _export_list(self, filters, order_column, order_direction, counting=lambda rows: rows) -> bytes:
-        from app import excel
-
         columns = list(self.list_columns)
         writer = excel.XlsxWriter([excel.Column(name=c, header=str(self.label_columns.get(c, c)))
                                    for c in columns], str(self.admin.plural())[:31])
@@ -493,8 +483,8 @@ class EntityView(ModelView):
     @expose("/import/", methods=["GET", "POST"])
     @has_access
     def import_page(self):
-        from app import jobs
-        from app.jobs import ImportJob
+        from app import jobs  # deferred: app.jobs imports app.registry, which imports this module
+        from app.jobs import ImportJob  # deferred: app.jobs imports app.registry, which imports this module
 
         if request.method == "POST":
             upload = request.files.get("file")
@@ -519,7 +509,7 @@ class EntityView(ModelView):
     @expose("/import/template")
     @has_access
     def import_template(self):
-        from app import importer
+        from app import importer  # deferred: app.importer imports app.records, which imports this module
 
         name = gettext("%(entity)s import template", entity=self.admin.plural()) + ".xlsx"
         return send_file(io.BytesIO(importer.template(self.datamodel.obj)), as_attachment=True,
@@ -527,7 +517,7 @@ class EntityView(ModelView):
                          mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
     def _job(self, job_id):
-        from app.jobs import ImportJob
+        from app.jobs import ImportJob  # deferred: app.jobs imports app.registry, which imports this module
 
         job_id = bounded_int(job_id, low=1)
         job = self.datamodel.session.get(ImportJob, job_id) if job_id else None
@@ -538,7 +528,7 @@ class EntityView(ModelView):
     @expose("/import/job/<int:job_id>")
     @has_access
     def import_job(self, job_id):
-        from app.jobs import PHASES, status_of
+        from app.jobs import PHASES, status_of  # deferred: app.jobs imports app.registry, which imports this module
 
         job = self._job(job_id)
         return self.render_template("entity/import_job.html", title=gettext(
@@ -549,7 +539,7 @@ class EntityView(ModelView):
     def import_job_status(self, job_id):
         from flask import jsonify
 
-        from app.jobs import PHASES, status_of
+        from app.jobs import PHASES, status_of  # deferred: app.jobs imports app.registry, which imports this module
 
         job = self._job(job_id)
         state = status_of(job)  # one answer: a dead job is failed, finished and 100 % at once
@@ -604,8 +594,6 @@ class EntityApi(ModelRestApi):
     def _masked_echo(self, data: dict, item) -> dict:
         """A sensitive field sent back exactly as it was read (masked: "155****5494") would
         overwrite the real value with the mask: refused by name."""
-        from app import sensitive
-
         names = [n for n in sensitive.columns_of(self.datamodel.obj) if isinstance(data.get(n), str) and "*" in data[n]]
         if not names:
             return {}
@@ -736,8 +724,6 @@ def public_choice(model, pk: int | None = None):
     chosen)``, the rows in id order and the one whose id is ``pk`` — the first when no
     ``pk`` is given; 404 when there are none or ``pk`` is not among them."""
     from sqlalchemy import select
-
-    from app.extensions import db
 
     rows = db.session.scalars(select(model).order_by(model.id)).all()
     if not rows:

@@ -8,6 +8,8 @@ from flask_babel import gettext
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from app.extensions import db
+
 log = logging.getLogger(__name__)
 
 
@@ -54,8 +56,6 @@ def register(app: Flask) -> None:
             raise error  # tests see the real exception, not a friendly page
         log.exception("unhandled error on %s", request.path)
         try:
-            from app.extensions import db
-
             db.session.rollback()
         except Exception:
             pass

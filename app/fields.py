@@ -12,6 +12,8 @@ from wtforms.fields import DateTimeLocalField, TextAreaField
 from wtforms import Field, SelectField
 from wtforms.validators import ValidationError
 
+from app.declare import choices_of
+from app.dictionary import choices, label_of
 from app.extensions import db
 from app.richtext import sanitize
 
@@ -103,8 +105,6 @@ class ChoiceSelectField(SelectField):
         self.info = info or {}
 
     def iter_choices(self):
-        from app.declare import choices_of
-
         yield ("", str(_l("Please choose")), not self.data, {})
         for code, label in choices_of(self.info).items():
             yield (code, str(label), code == self.data, {})
@@ -123,13 +123,9 @@ class DictSelectField(SelectField):
         self.dict_type = dict_type
 
     def iter_choices(self):
-        from app.dictionary import choices
-
         current = self.data
         options = [("", str(_l("Please choose")))] + choices(self.dict_type)
         if current and current not in {c for c, _ in options}:
-            from app.dictionary import label_of
-
             options.append((current, label_of(self.dict_type, current)))
         for code, label in options:
             yield (code, label, code == current, {})

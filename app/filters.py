@@ -10,10 +10,11 @@ from flask_appbuilder.models.sqla import filters as fab
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import inspect as sa_inspect, select, false
 
+from app import sensitive, standards
+from app.api import bounded_int
+
 
 def _int(value):
-    from app.api import bounded_int
-
     return bounded_int(value, low=1)
 
 
@@ -101,8 +102,6 @@ def _matches(model, name: str, text: str):
 def _exact_id_search(model, text: str):
     """A full ID number finds its row exactly — for roles that may reveal sensitive
     data, and without any partial matching that would tell other rows' numbers."""
-    from app import sensitive, standards
-
     column = next((c for c, kind in sensitive.columns_of(model).items() if kind == "id"), None)
     if column is None or len(text) < 15 or not sensitive.can_reveal():
         return None

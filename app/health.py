@@ -12,6 +12,8 @@ from flask import Blueprint, current_app, jsonify
 from flask_babel import gettext
 from sqlalchemy import text
 
+from app.extensions import db
+
 blueprint = Blueprint("health", __name__)
 
 
@@ -27,8 +29,6 @@ def _timed(check) -> dict:
 
 
 def _database() -> None:
-    from app.extensions import db
-
     try:
         db.session.execute(text("SELECT 1")).scalar_one()
     finally:

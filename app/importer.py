@@ -17,9 +17,14 @@ from flask_babel import gettext
 from sqlalchemy import Boolean, Date, DateTime, Float, Integer, Numeric, inspect as sa_inspect, select
 from sqlalchemy.orm import RelationshipProperty
 
-from app import domain, excel, scope
+from app import domain, excel, scope, sensitive, standards
+from app.base import current_user_id
 from app.declare import choices_of
+from app.dictionary import choices
 from app.extensions import db
+from app.interface import display_column
+from app.records import AuditLog
+from app.registry import info_of, label
 
 NON_FIELD = domain.NON_FIELD
 
@@ -33,8 +38,6 @@ def column_names(model) -> list[str]:
 
 
 def _kind(model, name: str) -> str:
-    from app.registry import info_of
-
     prop = sa_inspect(model).attrs.get(name)
     info = info_of(model, name)
     if isinstance(prop, RelationshipProperty):
@@ -57,9 +60,6 @@ def _kind(model, name: str) -> str:
 
 def _choice_labels(model, name: str) -> dict[str, str]:
     """{label: code} of a 字典 or fixed-choice column (codes are accepted too)."""
-    from app.dictionary import choices
-    from app.registry import info_of
-
     info = info_of(model, name)
     if info.get("dict_type"):
         pairs = choices(info["dict_type"])
@@ -81,8 +81,6 @@ def _required(model, name: str) -> bool:
 
 def columns(model) -> list[excel.Column]:
     """The Excel columns of an entity, headers and choices in the user's language."""
-    from app.registry import info_of, label
-
     result = []
     for name in column_names(model):
         kind = _kind(model, name)
@@ -156,7 +154,6 @@ def _lookup(model, name: str, text: str, cache: dict):
     key = (target, text)
     if key in cache:
         return cache[key]
-    from app.interface import display_column
 
     stmt = scope.apply(select(target), target)
     if hasattr(target, "lookup"):
@@ -216,8 +213,6 @@ def _existing(model, key: str, value):
 
 def _normal_key(model, key: str, value):
     """The key as the model stores it (normalised by the column's kind), or None."""
-    from app import standards
-
     if value is None or str(value).strip() == "":
         return None
     kind = model.__table__.columns[key].info.get("kind")
@@ -310,9 +305,6 @@ def run(model, data, *, update: bool = False, progress=None, commit: bool = True
 
 
 def _log_import(model, result: Result) -> None:
-    from app.base import current_user_id
-    from app.records import AuditLog
-
     user = scope.acting_user()
     db.session.add(AuditLog(user_id=current_user_id(), username=getattr(user, "username", None),
                             action="import", entity=model.__name__,
@@ -325,8 +317,6 @@ def _log_import(model, result: Result) -> None:
 def export(model, rows, *, reveal: bool = False) -> bytes:
     """The rows as .xlsx in the import layout (constant memory). Sensitive columns are
     masked unless ``reveal`` (a logged export by a permitted role)."""
-    from app import sensitive
-
     cols = columns(model)
     writer = excel.XlsxWriter(cols, str(model.Admin.plural(model))[:31], excel.translated_texts())
     count = 0

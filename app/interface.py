@@ -19,8 +19,9 @@ from flask_appbuilder.models.sqla.interface import SQLAInterface
 from sqlalchemy import String, asc, cast, desc, func, inspect as sa_inspect, or_, select
 from sqlalchemy.orm import ColumnProperty, RelationshipProperty, aliased, joinedload, selectinload
 
-from app import domain, scope
+from app import domain, scope, sensitive
 from app.api import MAX_ID, bounded_int
+from app.filters import contains
 
 
 def display_column(model):
@@ -40,8 +41,6 @@ def display_loads(model) -> list[str]:
 def picker_condition(model, text: str):
     """Rows of ``model`` a picker offers for ``text``: the model's own
     ``picker_filter(text)``, else its display column or code contains the text."""
-    from app.filters import contains
-
     if hasattr(model, "picker_filter"):
         return model.picker_filter(text)
     conditions = [contains(cast(display_column(model), String), text)]
@@ -204,8 +203,6 @@ class Interface(SQLAInterface):
     # ----------------------------------------------------------------- showing
     def _masked(self, item, column: str, value):
         """Sensitive values are shown masked (lists, show pages, exports alike)."""
-        from app import sensitive
-
         owner, leaf = item, column
         if "." in column:
             *path, leaf = column.split(".")

@@ -28,7 +28,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app import importer, scope
 from app.base import Model, now
-from app.extensions import db
+from app.extensions import begin_writing, db
+from app.registry import entities
 
 log = logging.getLogger(__name__)
 
@@ -182,8 +183,6 @@ def _interrupted() -> str:
 def _interrupt(job_id: int) -> None:
     """Mark a dead job failed, unless it finished in the meantime (a conditional update:
     its own outcome always wins)."""
-    from app.extensions import begin_writing
-
     begin_writing()  # a status GET that writes (SQLite: take the write lock first)
     db.session.execute(update(ImportJob).where(ImportJob.id == job_id,
                                                  ImportJob.status.not_in((DONE, FAILED)))
@@ -236,8 +235,6 @@ def run_job(app: Flask, job_id: int, data: bytes) -> None:
 
 
 def _run(app: Flask, job_id: int, data: bytes, report=None) -> None:
-    from app.registry import entities
-
     job = db.session.get(ImportJob, job_id)
     model = next(m for m in entities() if m.__name__ == job.entity)
     user = db.session.get(app.appbuilder.sm.user_model, job.user_id) if job.user_id else None
@@ -255,8 +252,6 @@ def _run(app: Flask, job_id: int, data: bytes, report=None) -> None:
             report(status=WRITING, done=0, total=0)
 
     try:
-        from app.extensions import begin_writing
-
         begin_writing()  # SQLite: the import's transaction takes the write lock when it begins
         with scope.acting_as(user):
             result = importer.run(model, data, update=update_existing, progress=progress,

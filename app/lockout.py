@@ -18,7 +18,9 @@ from flask import current_app, has_request_context, request
 from flask_babel import gettext
 from sqlalchemy import delete, select, update
 
-from app import clock
+from app import clock, passwords, sessions
+from app.extensions import db
+from app.records import AuthLock, LoginLog
 
 
 def user_key(username: str) -> str:
@@ -36,18 +38,12 @@ def _settings() -> tuple[int, int]:
 
 def locked_until(key: str) -> datetime.datetime | None:
     """When the lock of ``key`` ends (None: not locked)."""
-    from app.extensions import db
-    from app.records import AuthLock
-
     until = db.session.scalar(select(AuthLock.locked_until).where(AuthLock.key == key))
     return until if until is not None and until > clock.now() else None
 
 
 def _upsert_failure(key: str):
     """Add one failure to ``key`` in one statement; returns the new count."""
-    from app.extensions import db
-    from app.records import AuthLock
-
     now = clock.now()
     dialect = db.session.get_bind().dialect.name
     if dialect == "postgresql":
@@ -63,9 +59,6 @@ def _upsert_failure(key: str):
 def record_failure(key: str) -> datetime.datetime | None:
     """Count a failure of ``key``; at the limit, lock it. Returns the end of the lock if
     this failure locked it (exactly one caller gets it, whatever runs at the same time)."""
-    from app.extensions import db
-    from app.records import AuthLock
-
     limit, minutes = _settings()
     if _upsert_failure(key) < limit:
         return None
@@ -78,18 +71,12 @@ def record_failure(key: str) -> datetime.datetime | None:
 
 
 def clear(key: str) -> None:
-    from app.extensions import db
-    from app.records import AuthLock
-
     db.session.execute(delete(AuthLock).where(AuthLock.key == key))
 
 
 def log(result: str, channel: str, username: str | None = None, user_id: int | None = None,
         note: str | None = None) -> None:
     """One row of the sign-in log (committed by the caller)."""
-    from app.extensions import db
-    from app.records import LoginLog
-
     ip = agent = None
     if has_request_context():
         ip = request.remote_addr
@@ -112,8 +99,6 @@ def _retrying(work):
 
     from sqlalchemy.exc import OperationalError
 
-    from app.extensions import db
-
     for attempt in range(20):
         try:
             return work()
@@ -135,8 +120,6 @@ def _authenticate(sm, username: str, password: str, channel: str):
     from flask import g
     from werkzeug.security import check_password_hash
 
-    from app.extensions import db
-
     username = (username or "").strip()
     if not username:
         return None
@@ -155,8 +138,6 @@ def _authenticate(sm, username: str, password: str, channel: str):
             return None
         clear(key)
         if channel != "web":
-            from app import passwords
-
             if passwords.must_change(user):  # the page leads to the form; the API cannot
                 log("must_change", channel, username, user.id)
                 db.session.commit()
@@ -165,8 +146,6 @@ def _authenticate(sm, username: str, password: str, channel: str):
                 return None
         sm.update_user_auth_stat(user, True)  # (commits)
         if channel == "web":
-            from app import sessions
-
             sessions.start(user)
         log("success", channel, username, user.id)
         db.session.commit()
@@ -195,8 +174,6 @@ def key_failed(channel: str = "api_key") -> None:
 
 
 def _key_failed(channel: str) -> None:
-    from app.extensions import db
-
     key = address_key(request.remote_addr if has_request_context() else None)
     until = record_failure(key)
     log("bad_password", channel, note=gettext("Wrong API key"))
@@ -211,8 +188,6 @@ def key_succeeded() -> None:
 
 def unlock(user) -> bool:
     """The security administrator lifts the lock of ``user`` (logged). Whether it was locked."""
-    from app.extensions import db
-
     key = user_key(user.username)
     was = locked_until(key) is not None
     clear(key)

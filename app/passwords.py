@@ -25,6 +25,7 @@ from sqlalchemy import select
 from werkzeug.security import check_password_hash
 
 from app import clock
+from app.extensions import db
 
 _CLASSES = (re.compile(r"[a-z]"), re.compile(r"[A-Z]"), re.compile(r"[0-9]"), re.compile(r"[^a-zA-Z0-9]"))
 
@@ -35,8 +36,7 @@ def _setting(name: str, default: int) -> int:
 
 def problems(password: str, username: str | None = None, user=None) -> list[str]:
     """What is wrong with ``password`` for this user (empty: it may be used)."""
-    from app.extensions import db
-    from app.records import PasswordHistory
+    from app.records import PasswordHistory  # deferred: app.records imports this module (via app.crud, app.api)
 
     password = password or ""
     found = []
@@ -63,8 +63,6 @@ def problems(password: str, username: str | None = None, user=None) -> list[str]
 
 def _whose():
     """(user name, user) of the password being set in this request."""
-    from app.extensions import db
-
     if not has_request_context():
         return None, None
     path = request.path
@@ -72,7 +70,7 @@ def _whose():
         user = getattr(g, "user", None)
         return getattr(user, "username", None), user
     if path.startswith("/resetpassword"):
-        from app.api import bounded_int
+        from app.api import bounded_int  # deferred: app.api imports this module (via app.sessions)
 
         pk = bounded_int(request.args.get("pk"), low=1)
         user = db.session.get(current_app.appbuilder.sm.user_model, pk) if pk else None
@@ -96,8 +94,7 @@ def validator(password: str) -> None:
 def remember(user, password_hash: str, *, seeded: bool = False) -> None:
     """A password was set: keep its hash in the history; note when and move the session
     epoch (``seeded``: the demo's published password, which counts as never changed)."""
-    from app.extensions import db
-    from app.records import PasswordHistory
+    from app.records import PasswordHistory  # deferred: app.records imports this module (via app.crud, app.api)
 
     db.session.add(PasswordHistory(user_id=user.id, password_hash=password_hash, changed_at=clock.now()))
     if not seeded:

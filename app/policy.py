@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import logging
 
+from app.menu import CATEGORIES
+from app.registry import entities, menu_name as name, view_class
+
 R, W = "read", "write"
 
 #: in a role's "actions": every entity that declares that action (e.g. all importable ones)
@@ -70,14 +73,10 @@ def roles_with_action(entity: str, action: str) -> list[str]:
 
 
 def menu_name(model) -> str:
-    from app.registry import menu_name as name
-
     return name(model)
 
 
 def _entity_models() -> dict:
-    from app.registry import entities
-
     return {m.__name__: m for m in entities()}
 
 
@@ -166,9 +165,6 @@ def sync(appbuilder, *, echo=print) -> dict:
 
 def home_sections():
     """[(category label, [(model, view class), ...]), ...] in menu order."""
-    from app.menu import CATEGORIES
-    from app.registry import entities, view_class
-
     sections = []
     for key, (label, _icon) in CATEGORIES.items():
         items = [(m, view_class(m)) for m in entities() if m.Admin.menu == key]

@@ -16,7 +16,12 @@ from sqlalchemy import DateTime, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.base import Model, now
-from app.declare import Admin as AdminBase, field
+from app.crud import format_value
+from app.declare import Admin as AdminBase, choices_of, field
+from app.dictionary import label_of
+from app.domain import relation_for_column
+from app.extensions import db
+from app.registry import entities, label
 
 ACTIONS = {"insert": _l("Added"), "update": _l("Changed"), "delete": _l("Deleted"),
            "reveal": _l("Revealed sensitive data"), "reveal_export": _l("Exported sensitive data"),
@@ -34,8 +39,6 @@ SECURITY_FIELDS = {"first_name": _l("First Name"), "last_name": _l("Last Name"),
 
 
 def _entities() -> dict:
-    from app.registry import entities
-
     return {**{m.__name__: m.Admin.title(m) for m in entities()}, **SECURITY_RECORDS}
 
 
@@ -77,8 +80,6 @@ class AuditLog(Model):
     def changes_text(self) -> str:
         """The changed fields by their labels, values as users read them (字典 labels,
         是/否, the names of related rows): "名称：旧 → 新", one per line."""
-        from app.registry import entities, label
-
         if not self.changes:
             return ""
         model = next((m for m in entities() if m.__name__ == self.entity), None)
@@ -95,12 +96,6 @@ class AuditLog(Model):
 
 def _field(model, key: str, label):
     """(label, value formatter) of a logged column."""
-    from app.crud import format_value
-    from app.declare import choices_of
-    from app.domain import relation_for_column
-    from app.extensions import db
-    from app.dictionary import label_of
-
     if model is None:
         return str(SECURITY_FIELDS.get(key, key)), lambda v: "" if v is None else format_value(v)
     relation = relation_for_column(model, key)

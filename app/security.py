@@ -31,7 +31,11 @@ from sqlalchemy.orm import joinedload
 from wtforms import Field, SelectField
 from wtforms.validators import ValidationError
 
-from app import scope as scope_mod, sessions
+from app import lockout, passwords, scope as scope_mod, sessions
+from app.extensions import db
+from app.filters import like_escape
+from app.menu import CATEGORIES
+from app.registry import entities, menu_name
 from app.scope import load_node, node_key, node_label, scope_problem
 
 
@@ -90,17 +94,12 @@ def local_next(value: str | None) -> str | None:
 def permission_label(name: str) -> str:
     label = _PERMISSION_LABELS.get(name)
     if label is None and name.startswith("can_"):  # a workflow action an entity declares
-        from app.registry import entities
-
         label = next((m.Admin.actions[name[4:]] for m in entities() if name[4:] in m.Admin.actions), None)
     return str(label) if label is not None else name.replace("can_", "").replace("_", " ")
 
 
 def view_label(name: str) -> str:
     """Entities by their label, menu items as "<plural> (menu)", categories by theirs."""
-    from app.menu import CATEGORIES
-    from app.registry import entities, menu_name
-
     if name in _VIEW_LABELS:
         return str(_VIEW_LABELS[name])
     if name in CATEGORIES:
@@ -247,9 +246,6 @@ class UserView(UserDBModelView):
     def post_add(self, item):
         """A new account's password was chosen by the administrator: the user changes it
         at the first sign-in."""
-        from app import passwords
-        from app.extensions import db
-
         passwords.remember(item, item.password)
         item.must_change_password = True
         db.session.commit()
@@ -265,8 +261,6 @@ class UserView(UserDBModelView):
         """Lift the lock that repeated failed sign-ins put on an account (logged)."""
         from flask import flash
 
-        from app import lockout
-
         items = items if isinstance(items, list) else [items]
         unlocked = [u.username for u in items if lockout.unlock(u)]
         if unlocked:
@@ -280,9 +274,6 @@ class UserView(UserDBModelView):
     @permission_name("list")
     def scope_nodes(self):
         """Streets, communities and grids matching ``q`` (for the scope picker)."""
-        from app.extensions import db
-        from app.filters import like_escape
-
         text = (request.args.get("q") or "").strip()
         like = f"%{like_escape(text)}%"
         results = []
@@ -410,9 +401,6 @@ class SecurityManager(FabSecurityManager):
         """Every password change (the user's own, an administrator's reset): kept in the
         history, the user's other sessions end; set by someone else, it must be changed
         at the next sign-in (app.passwords)."""
-        from app import passwords
-        from app.extensions import db
-
         super().reset_password(userid, password)
         user = self.get_user_by_id(userid)
         own = has_request_context() and getattr(g.user, "id", None) == user.id
@@ -425,8 +413,6 @@ class SecurityManager(FabSecurityManager):
     def auth_user_db(self, username, password):
         """Sign-in with a password, for the sign-in page and the API alike: locked after
         repeated failures, every attempt logged (app.lockout)."""
-        from app import lockout
-
         channel = "api" if has_request_context() and request.path.startswith("/api/") else "web"
         return lockout.authenticate(self, username, password, channel)
 
@@ -444,8 +430,6 @@ class SecurityManager(FabSecurityManager):
         return None
 
     def load_user_jwt(self, _jwt_header, jwt_data):
-        from app import passwords
-
         user = self.load_user(jwt_data["sub"])
         if user is not None and jwt_data.get("epoch", 0) != sessions.epoch(user):
             return None  # a token from before a password change
@@ -459,8 +443,6 @@ class SecurityManager(FabSecurityManager):
     def validate_api_key(self, api_key_string: str):
         """FAB's API keys (when enabled) hold the same rule as tokens: an account that must
         change its password first is refused."""
-        from app import passwords
-
         if super().validate_api_key(api_key_string) is None:
             return None
         # FAB's key belongs to its plain User model: the account is loaded as ours

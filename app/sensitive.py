@@ -19,6 +19,9 @@ from __future__ import annotations
 
 from flask import has_request_context, request
 
+from app import clock
+from app.base import current_user_id
+from app.extensions import begin_writing, db
 from app.standards import mask_id_number, mask_name, mask_phone
 
 PERMISSION = ("can_reveal", "SensitiveData")
@@ -73,20 +76,16 @@ def can_reveal() -> bool:
 
 def reveal(obj, column: str, *, commit: bool = True) -> str:
     """The real value of a sensitive column, written to the audit log first."""
-    from app.base import current_user_id
-    from app.domain import DomainError
-    from app.extensions import db
-    from app.records import AuditLog
-    from app.registry import label
+    from app import domain, records, registry  # deferred: they import this module (via app.api)
 
     kind = kind_of(type(obj), column)
     if kind is None:
-        raise DomainError("not a sensitive column", column)
+        raise domain.DomainError("not a sensitive column", column)
     user = getattr(__import__("flask").g, "user", None)
-    db.session.add(AuditLog(
+    db.session.add(records.AuditLog(
         user_id=current_user_id(), username=getattr(user, "username", None), action="reveal",
         entity=type(obj).__name__, entity_id=str(obj.id),
-        summary=f"{obj}·{label(type(obj), column)}"[:200],
+        summary=f"{obj}·{registry.label(type(obj), column)}"[:200],
         ip=request.remote_addr if has_request_context() else None))
     if commit:
         db.session.commit()
@@ -98,14 +97,12 @@ def log_export(model, count: int) -> None:
     """An export with unmasked sensitive data is one logged reveal of many rows."""
     from flask import g
 
-    from app.base import current_user_id
-    from app.extensions import begin_writing, db
-    from app.records import AuditLog
+    from app import records  # deferred: app.records imports this module (via app.crud, app.api)
 
     begin_writing()  # a GET that writes (SQLite: after its reads, take the write lock)
     user = getattr(g, "user", None)
     what = request.query_string.decode("utf-8", "replace") if has_request_context() else ""
-    db.session.add(AuditLog(
+    db.session.add(records.AuditLog(
         user_id=current_user_id(), username=getattr(user, "username", None), action="reveal_export",
         entity=model.__name__, entity_id=None, summary=f"{count} · {what}"[:200],
         ip=request.remote_addr if has_request_context() else None))
@@ -115,8 +112,6 @@ def log_export(model, count: int) -> None:
 def watermark_text(user=None) -> str:
     """The watermark of a page that shows revealed data: who looked, and when."""
     from flask import g
-
-    from app import clock
 
     user = user if user is not None else g.get("user")
     name = user.get_full_name() if user is not None and hasattr(user, "get_full_name") else ""

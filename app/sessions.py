@@ -7,10 +7,12 @@ Secure when ``SESSION_COOKIE_SECURE`` is set (behind HTTPS).
 """
 from __future__ import annotations
 
+import time
+
 from flask import current_app, flash, jsonify, redirect, request, session, url_for
 from flask_babel import gettext
 
-import time
+from app import passwords
 
 #: what a user who must change their password may still open
 _ALLOWED_WHILE_CHANGING = {"ResetMyPasswordView.this_form_get", "ResetMyPasswordView.this_form_post",
@@ -56,8 +58,6 @@ def check():
     """Before every request of a page session: end it if idle, too old or superseded;
     send a user who must change their password to the form."""
     from flask_login import current_user
-
-    from app import passwords
 
     if request.endpoint in ("static", "appbuilder.static") or not session.get("_user_id"):
         return None
